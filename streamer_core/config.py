@@ -1,0 +1,219 @@
+"""One config tree for the whole product: model, learning rule, data, training and inference.
+
+Presets: `paper` (the published values) and `tiny` (seconds on a CPU, for tests and demos).
+`load_config(preset, file, overrides)` layers a YAML/JSON file and `section.key=value`
+overrides on a preset; every value is checked and a bad one names its field."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config value is missing, unknown or out of range; the message names the field."""
+
+
+@dataclass
+class ModelConfig:
+    input_kind: str = "frames"  # "frames" (3xHxW in [-1, 1]) or "features" (vectors of width feature_dim)
+    image_size: int = 128
+    feature_dim: int = 0
+    embed_dim: int = 1024
+    encoder_channels: tuple[int, ...] = (32, 64, 256, 1024)
+    temporal_layers: int = 2
+    temporal_heads: int = 8
+    predictor_layers: int = 2
+    predictor_heads: int = 4
+    buffer_size: int = 20
+    force_fixed_buffer: bool = True
+    loss: str = "cosine"  # "cosine" or "mse"
+    demarcation: str = "average"  # "average", "fixed" or "accum"
+    window_size: int = 50
+    modifier: float = 1.0
+    threshold: float = 0.5  # for "fixed" (similarity or error) and "accum" (accumulated error)
+    init_layers: int = 1
+    max_layers: int = 3
+    evolve_every: int = 50_000
+    snippet_size: float = 0.5  # seconds between samples
+
+
+@dataclass
+class LearnConfig:
+    lr: float = 1e-4
+    alpha: float = 3.0
+    hgn_timescale: bool = True
+    optimize_every: int = 100
+    average_every: int = 100
+    fast_path: bool = True
+    seed: int = 0
+
+
+@dataclass
+class DataConfig:
+    input: str = ""  # s3://bucket/prefix or a folder; empty = the built-in sample corpus
+    chunk_frames: int = 64
+    max_videos: int = 0  # 0 = all
+
+
+@dataclass
+class TrainConfig:
+    workers: int = 2
+    checkpoint_dir: str = ""
+    checkpoint_every: int = 4  # videos per worker between checkpoints
+    max_failures: int = 2
+
+
+@dataclass
+class InferenceConfig:
+    batch_videos: int = 4
+    actors: int = 1
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    learn: LearnConfig = field(default_factory=LearnConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Config":
+        cfg = cls()
+        _merge(cfg, values, "")
+        validate(cfg)
+        return cfg
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "tiny": {
+        "model": {"image_size": 32, "embed_dim": 32, "encoder_channels": [4, 8, 16],
+                  "temporal_heads": 2, "predictor_heads": 2, "buffer_size": 8,
+                  "window_size": 10, "evolve_every": 12},
+        "learn": {"lr": 1e-3, "optimize_every": 4, "average_every": 2},
+        "data": {"chunk_frames": 32},
+    },
+}
+
+_CHOICES = {
+    "model.input_kind": ("frames", "features"),
+    "model.loss": ("cosine", "mse"),
+    "model.demarcation": ("average", "fixed", "accum"),
+}
+
+
+def _coerce(name: str, text: str, kind: Any) -> Any:
+    """Turns a command-line string into the field's type."""
+    try:
+        if kind in (bool, "bool"):
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1", "yes")
+        if kind in (int, "int"):
+            return int(text)
+        if kind in (float, "float"):
+            return float(text)
+        if str(kind).startswith("tuple"):
+            return tuple(int(v) for v in text.strip("()[]").split(",") if v.strip())
+        return text
+    except ValueError:
+        raise ConfigError(f"{name}: cannot read {text!r} as {kind}") from None
+
+
+def _merge(cfg: Any, values: dict[str, Any], prefix: str) -> None:
+    fields = {f.name: f for f in dataclasses.fields(cfg)}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if key not in fields:
+            raise ConfigError(f"{name}: unknown field (known: {', '.join(fields)})")
+        current = getattr(cfg, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{name}: expected a mapping of fields")
+            _merge(current, value, f"{name}.")
+            continue
+        if isinstance(value, str) and not isinstance(current, str):
+            value = _coerce(name, value, fields[key].type)
+        if isinstance(current, tuple):
+            value = tuple(value)
+        setattr(cfg, key, value)
+
+
+def validate(cfg: Config) -> None:
+    """Checks types, choices and ranges; raises ConfigError naming the first bad field."""
+    for section in dataclasses.fields(cfg):
+        sub = getattr(cfg, section.name)
+        for f in dataclasses.fields(sub):
+            name, value = f"{section.name}.{f.name}", getattr(sub, f.name)
+            expected = type(getattr(type(sub)(), f.name))
+            ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                ok = True
+            if not ok:
+                raise ConfigError(f"{name}: expected {expected.__name__}, got {value!r}")
+            if name in _CHOICES and value not in _CHOICES[name]:
+                raise ConfigError(f"{name}: {value!r} is not one of {_CHOICES[name]}")
+    _check_ranges(cfg)
+
+
+def _check_ranges(cfg: Config) -> None:
+    m, l = cfg.model, cfg.learn
+    rules = [
+        ("model.embed_dim", m.embed_dim >= 1), ("model.buffer_size", m.buffer_size >= 1),
+        ("model.window_size", m.window_size >= 1), ("model.max_layers", m.max_layers >= 1),
+        ("model.init_layers", 1 <= m.init_layers <= m.max_layers),
+        ("model.evolve_every", m.evolve_every >= 1), ("model.snippet_size", m.snippet_size > 0),
+        ("model.temporal_heads", m.embed_dim % max(m.temporal_heads, 1) == 0 and m.temporal_heads >= 1),
+        ("model.predictor_heads", m.embed_dim % max(m.predictor_heads, 1) == 0 and m.predictor_heads >= 1),
+        ("model.encoder_channels", len(m.encoder_channels) >= 1 and all(c >= 1 for c in m.encoder_channels)),
+        ("model.image_size", m.image_size >= 2 ** len(m.encoder_channels)
+         and m.image_size % 2 ** len(m.encoder_channels) == 0),
+        ("model.feature_dim", m.input_kind == "frames" or m.feature_dim >= 1),
+        ("learn.lr", l.lr > 0), ("learn.alpha", l.alpha >= 1),
+        ("learn.optimize_every", l.optimize_every >= 1), ("learn.average_every", l.average_every >= 1),
+        ("data.chunk_frames", cfg.data.chunk_frames >= 1), ("data.max_videos", cfg.data.max_videos >= 0),
+        ("train.workers", cfg.train.workers >= 1), ("train.checkpoint_every", cfg.train.checkpoint_every >= 1),
+        ("train.max_failures", cfg.train.max_failures >= 0),
+        ("inference.batch_videos", cfg.inference.batch_videos >= 1),
+        ("inference.actors", cfg.inference.actors >= 1),
+    ]
+    for name, ok in rules:
+        if not ok:
+            section, key = name.split(".")
+            raise ConfigError(f"{name}: value {getattr(getattr(cfg, section), key)!r} is out of range")
+
+
+def _read_file(path: str | Path) -> dict[str, Any]:
+    text = Path(path).read_text()
+    values = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping of config sections")
+    return values
+
+
+def load_config(preset: str = "tiny", file: str | Path | None = None,
+                overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """preset, then the file's values, then `section.key=value` overrides, then validation."""
+    if preset not in PRESETS:
+        raise ConfigError(f"preset: unknown {preset!r} (known: {', '.join(PRESETS)})")
+    cfg = Config()
+    _merge(cfg, PRESETS[preset], "")
+    if file is not None:
+        _merge(cfg, _read_file(file), "")
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or "." not in key:
+            raise ConfigError(f"{item!r}: overrides look like section.key=value")
+        section, _, name = key.partition(".")
+        _merge(cfg, {section: {name: text}}, "")
+    validate(cfg)
+    return cfg

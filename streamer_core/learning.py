@@ -1,0 +1,173 @@
+"""Learning while watching: hierarchical gradient normalisation (HGN), per-module Adam, and the
+fast path that encodes each frame once per parameter version.
+
+HGN: a loss of level l reaches p_l and, through the representations fed to p_l, the f of every
+level j with weight alpha^-|l-j| (group weights normalised to sum to 1). Each loss is multiplied
+by its timescale (samples since that level's previous input); at a step every module's gradient
+is divided by the timescale it accumulated. The optimisers step once the top level has produced
+`optimize_every` losses.
+
+Fast path: level 0 keeps, for each frame in its working set, the encoder output as a graph plus a
+detached leaf; the per-sample losses accumulate gradients on the leaves only, and the encoder's
+backward runs once per frame when the frame leaves the working set or before a step. Same
+gradients as re-encoding the working set at every sample (the plain path), a fraction of the work.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+import torch
+
+from streamer_core.config import LearnConfig
+from streamer_core.hierarchy import Hierarchy
+from streamer_core.model import StreamerModel
+
+if TYPE_CHECKING:
+    from streamer_core.streaming import StreamSource, StreamState
+
+
+@dataclass
+class EncodedFrame:
+    frame: torch.Tensor  # [3, H, W] or [F]
+    graph: torch.Tensor  # [D] encoder output, attached to the encoder's graph
+    leaf: torch.Tensor  # [D] detached copy on which losses accumulate gradient
+
+
+class _ScaleGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: float) -> torch.Tensor:
+        ctx.weight = weight
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return grad * ctx.weight, None
+
+
+def reach_weights(level: int, active: int, alpha: float) -> list[float]:
+    """HGN weight of each level's f for a loss of `level`: groups {l}, {l-1, l+1}, ... weighted
+    alpha^-i and normalised over the groups that exist."""
+    groups = max(level, active - 1 - level) + 1
+    total = sum(alpha ** -i for i in range(groups))
+    return [alpha ** -abs(level - j) / total for j in range(active)]
+
+
+class Learner:
+    def __init__(self, model: StreamerModel, cfg: LearnConfig):
+        self.model, self.cfg = model, cfg
+        f_modules, p_modules = model.level_modules()
+        self.f_optimizers = [torch.optim.Adam(m.parameters(), lr=cfg.lr) for m in f_modules]
+        self.p_optimizers = [torch.optim.Adam(m.parameters(), lr=cfg.lr) for m in p_modules]
+        n = model.cfg.max_layers
+        self.f_weight, self.p_weight, self.losses = [0.0] * n, [0.0] * n, [0] * n
+        self.pending: list[torch.Tensor] = []
+        self.departed: list[EncodedFrame] = []
+        self.steps = 0
+        self.loss_sum, self.loss_count = [0.0] * n, [0] * n
+        self.on_step: list[Callable[[int], None]] = []
+
+    # ---- used by the Streamer ---------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> list[Any]:
+        if not self.cfg.fast_path:
+            return list(x)
+        graph = self.model.encoder(x)  # [B, D]
+        return [EncodedFrame(f, g, g.detach().requires_grad_()) for f, g in zip(x, graph)]
+
+    def embed(self, items: list[Any]) -> torch.Tensor:
+        if not self.cfg.fast_path:
+            return self.model.encoder(torch.stack(items))  # plain path: the whole set, every time
+        return torch.stack([item.leaf for item in items])
+
+    def release(self, items: list[Any]) -> None:
+        """Frames leaving a working set; their gradient is pushed through the encoder once the
+        current sample's losses (which may still reach them) have been backpropagated."""
+        self.departed.extend(i for i in items if isinstance(i, EncodedFrame))
+
+    def _push_to_encoder(self, items: list[Any]) -> None:
+        held = [i for i in items if isinstance(i, EncodedFrame) and i.leaf.grad is not None]
+        if held:
+            torch.autograd.backward([i.graph for i in held], [i.leaf.grad for i in held])
+            for item in held:
+                item.leaf.grad = None
+
+    def scale(self, z: torch.Tensor, level: int, other: int, active: int) -> torch.Tensor:
+        weight = reach_weights(level, active, self.cfg.alpha)[other]
+        return z if weight == 1.0 else _ScaleGrad.apply(z, weight)
+
+    def record(self, level: int, loss: torch.Tensor, timescales: list[int], active: int) -> None:
+        scales = [float(t) if self.cfg.hgn_timescale else 1.0 for t in timescales]
+        self.pending.append((loss * torch.tensor(scales, dtype=loss.dtype, device=loss.device)).sum())
+        self.p_weight[level] += sum(scales)
+        for j in range(active):
+            self.f_weight[j] += sum(scales)
+        self.losses[level] += len(scales)
+        self.loss_sum[level] += float(loss.detach().sum())
+        self.loss_count[level] += len(scales)
+
+    def flush(self, streams: list["StreamState"]) -> None:
+        """Backpropagates this sample's losses, then pushes through the encoder the gradient of
+        departed frames that no live representation or prediction can reach any more (a level's
+        prediction may hold a frame for as long as that level waits for its next input)."""
+        if self.pending:
+            torch.stack(self.pending).sum().backward(retain_graph=True)
+            self.pending = []
+        live = {id(item) for stream in streams for state in stream.levels for item in state.reachable()}
+        done = [item for item in self.departed if id(item) not in live]
+        self.departed = [item for item in self.departed if id(item) in live]
+        self._push_to_encoder(done)
+
+    def end_sample(self, streams: list["StreamState"]) -> None:
+        self.flush(streams)
+        top = int(self.model.active_levels) - 1
+        if self.losses[top] >= self.cfg.optimize_every:
+            self.step(streams)
+
+    # ---- the optimiser step -----------------------------------------------------------------
+    def step(self, streams: list["StreamState"]) -> None:
+        """Normalises and applies the accumulated gradients; the layers then drop their
+        representations and predictions, and level 0 re-encodes its working set once."""
+        for stream in streams:
+            for state in stream.levels:
+                state.forget()
+        self._push_to_encoder(self.departed + [i for s in streams for i in s.levels[0].working_set.items])
+        self.departed = []
+        groups = [(self.f_optimizers, self.f_weight), (self.p_optimizers, self.p_weight)]
+        for optimizers, weights in groups:
+            for optimizer, weight in zip(optimizers, weights):
+                for group in optimizer.param_groups:
+                    for p in group["params"]:
+                        if p.grad is not None and weight > 0:
+                            p.grad /= weight
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+        n = self.model.cfg.max_layers
+        self.f_weight, self.p_weight, self.losses = [0.0] * n, [0.0] * n, [0] * n
+        self.steps += 1
+        for stream in streams:
+            items = stream.levels[0].working_set.items
+            if self.cfg.fast_path and items:
+                items[:] = self.encode(torch.stack([i.frame for i in items]))
+        for callback in self.on_step:
+            callback(self.steps)
+
+    # ---- convenience and persistence --------------------------------------------------------
+    def learn(self, source: "StreamSource") -> Hierarchy:
+        """Learns from one video's stream, in order, and returns the hierarchy it cut."""
+        from streamer_core.streaming import Streamer
+
+        self.model.train()
+        return next(iter(Streamer(self.model, self).run([source])))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"f": [o.state_dict() for o in self.f_optimizers], "p": [o.state_dict() for o in self.p_optimizers],
+                "f_weight": self.f_weight, "p_weight": self.p_weight, "losses": self.losses, "steps": self.steps,
+                "grads": {k: p.grad.clone() for k, p in self.model.named_parameters() if p.grad is not None}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for optimizer, s in zip(self.f_optimizers + self.p_optimizers, state["f"] + state["p"]):
+            optimizer.load_state_dict(s)
+        self.f_weight, self.p_weight = list(state["f_weight"]), list(state["p_weight"])
+        self.losses, self.steps = list(state["losses"]), state["steps"]
+        for name, p in self.model.named_parameters():
+            p.grad = state["grads"].get(name)

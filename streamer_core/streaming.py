@@ -1,0 +1,228 @@
+"""The per-sample step of STREAMER over a batch of independent streams (videos).
+
+Each stream carries its own per-level state; the model's modules are shared, so B streams
+advance in one batched forward pass (inference). Learning attaches a `Learner` and uses one
+stream at a time, as the algorithm learns from a single ordered stream."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from streamer_core.buffer import WorkingSet
+from streamer_core.demarcation import Demarcation
+from streamer_core.hierarchy import Hierarchy
+from streamer_core.inputs import to_model_input
+from streamer_core.loss import prediction_loss
+from streamer_core.model import StreamerModel
+
+if TYPE_CHECKING:
+    from streamer_core.learning import Learner
+
+
+@dataclass
+class LevelState:
+    working_set: WorkingSet
+    demarcation: Demarcation
+    z: torch.Tensor | None = None  # [D] representation of the current working set
+    prediction: torch.Tensor | None = None  # prediction of the next input ([D] or [3, H, W])
+    last_input: int = -1  # sample index of the previous input (for the HGN timescale)
+    z_inputs: list[Any] = field(default_factory=list)  # working-set items z was computed from
+    prediction_inputs: list[Any] = field(default_factory=list)  # items the prediction's graph reaches
+    boundaries: list[float] = field(default_factory=list)
+    embeddings: list[np.ndarray] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+
+
+    def forget(self) -> None:
+        """Drops the representation and prediction (after a step, at the end of a video)."""
+        self.z, self.prediction, self.z_inputs, self.prediction_inputs = None, None, [], []
+
+    def reachable(self) -> list[Any]:
+        """Items that a later loss can still send gradient to."""
+        return self.working_set.items + self.z_inputs + self.prediction_inputs
+
+
+@dataclass
+class StreamState:
+    video_id: str
+    levels: list[LevelState]
+    samples_seen: int = 0
+
+
+@dataclass
+class StreamSource:
+    """A video to segment: its id, its duration if known, and chunks of samples in order."""
+    video_id: str
+    chunks: Iterable[Any]
+    duration_s: float | None = None
+
+
+class Streamer:
+    def __init__(self, model: StreamerModel, learner: "Learner | None" = None):
+        self.model, self.cfg, self.learner = model, model.cfg, learner
+
+    # ---- stream lifecycle -------------------------------------------------------------
+    def new_stream(self, video_id: str) -> StreamState:
+        c = self.cfg
+        levels = [LevelState(WorkingSet(c.buffer_size),
+                             Demarcation(c.demarcation, c.loss == "mse", c.window_size, c.modifier, c.threshold))
+                  for _ in range(c.max_layers)]
+        return StreamState(video_id, levels)
+
+    def finish(self, stream: StreamState, duration_s: float | None = None) -> Hierarchy:
+        """Closes every level at the end of the video and returns its hierarchy; the stream's
+        working sets are released (learned parameters persist)."""
+        active = int(self.model.active_levels)
+        for level in range(active):
+            state = stream.levels[level]
+            z = self._current_z(stream, level)
+            state.embeddings.append(z.detach().float().cpu().numpy() if z is not None else np.zeros(0, np.float32))
+        if self.learner is not None:
+            for state in stream.levels:
+                self.learner.release(state.working_set.clear())
+                state.forget()
+            self.learner.flush([])
+        duration = stream.samples_seen * self.cfg.snippet_size if duration_s is None else duration_s
+        return Hierarchy.from_boundaries(stream.video_id, duration, [s.boundaries for s in stream.levels[:active]],
+                                         [s.embeddings for s in stream.levels[:active]],
+                                         [s.scores for s in stream.levels[:active]])
+
+    def run(self, sources: list[StreamSource]) -> Iterator[Hierarchy]:
+        """Advances all sources together, one sample each per step, and yields each video's
+        hierarchy as soon as its stream ends."""
+        pending = [(src, self.new_stream(src.video_id), _samples(src.chunks)) for src in sources]
+        while pending:
+            batch, still = [], []
+            for src, stream, it in pending:
+                sample = next(it, None)
+                if sample is None:
+                    yield self.finish(stream, src.duration_s)
+                else:
+                    batch.append((stream, sample))
+                    still.append((src, stream, it))
+            pending = still
+            if batch:
+                x = to_model_input(np.stack([s for _, s in batch]) if isinstance(batch[0][1], np.ndarray)
+                                   else torch.stack([s for _, s in batch]), self.cfg, self.model.device, self.model.dtype)
+                self.step([st for st, _ in batch], x)
+
+    # ---- one step ---------------------------------------------------------------------
+    def step(self, streams: list[StreamState], x: torch.Tensor) -> None:
+        """Feeds one model-input sample to each stream (x [B, ...])."""
+        with torch.set_grad_enabled(self.learner is not None):
+            items = self.learner.encode(x) if self.learner is not None else list(self.model.encoder(x))
+            self._advance(0, streams, x, items)
+        for stream in streams:
+            stream.samples_seen += 1
+        if self.learner is not None:
+            self.learner.end_sample(streams)
+
+    def _advance(self, level: int, streams: list[StreamState], targets: torch.Tensor, items: list[Any]) -> None:
+        """One input for `level` in each stream: score the prediction made for it, cut an event
+        where demarcation says so (sending the representation up), store it, predict again."""
+        states = [s.levels[level] for s in streams]
+        scores, errors = self._score(level, streams, targets)
+        if self.learner is not None and level == int(self.model.active_levels) - 1:
+            for _ in streams:
+                self.model.count_top_input()
+        up_streams, up_inputs = [], []
+        for stream, state, score in zip(streams, states, scores):
+            forced = self.cfg.force_fixed_buffer and state.working_set.full
+            decided = state.demarcation.decide(score) if score is not None else False
+            if score is not None:
+                state.scores.append(score)
+            if not (decided or forced):
+                continue
+            z = self._current_z(stream, level).detach()
+            state.boundaries.append(stream.samples_seen * self.cfg.snippet_size)
+            state.embeddings.append(z.float().cpu().numpy())
+            if level + 1 < int(self.model.active_levels):
+                up_streams.append(stream)
+                up_inputs.append(z)
+            released = state.working_set.clear()
+            if self.learner is not None:
+                self.learner.release(released)
+        if up_streams:
+            self._advance(level + 1, up_streams, torch.stack(up_inputs), list(up_inputs))
+        for stream, state, item, error in zip(streams, states, items, errors):
+            _, evicted = state.working_set.add(item, error)
+            if self.learner is not None:
+                self.learner.release(evicted)
+            state.last_input = stream.samples_seen
+        self._represent(level, streams)
+        self._predict(level, streams)
+
+    def _score(self, level: int, streams: list[StreamState], targets: torch.Tensor
+               ) -> tuple[list[float | None], list[float | None]]:
+        """Demarcation score and replacement error of each stream's new input (None without a prediction)."""
+        scores: list[float | None] = [None] * len(streams)
+        errors: list[float | None] = [None] * len(streams)
+        ready = [i for i, s in enumerate(streams) if s.levels[level].prediction is not None]
+        if not ready:
+            return scores, errors
+        predictions = torch.stack([streams[i].levels[level].prediction for i in ready])
+        loss, score = prediction_loss(self.cfg.loss, predictions, targets[ready])
+        if self.learner is not None:
+            timescales = [streams[i].samples_seen - streams[i].levels[level].last_input for i in ready]
+            self.learner.record(level, loss, timescales, int(self.model.active_levels))
+        for k, i in enumerate(ready):
+            scores[i], errors[i] = float(score[k]), float(loss[k].detach())
+        return scores, errors
+
+    def _current_z(self, stream: StreamState, level: int) -> torch.Tensor | None:
+        state = stream.levels[level]
+        if state.z is None and len(state.working_set):
+            self._represent(level, [stream])
+        return state.z
+
+    def _represent(self, level: int, streams: list[StreamState]) -> None:
+        """z = f(working set) for each stream, padded to the longest set."""
+        sets = [self._embed(level, s.levels[level].working_set.items) for s in streams]
+        longest = max(len(e) for e in sets)
+        inputs = torch.stack([torch.nn.functional.pad(e, (0, 0, 0, longest - len(e))) for e in sets])
+        pad = None
+        if any(len(e) < longest for e in sets):
+            pad = torch.tensor([[k >= len(e) for k in range(longest)] for e in sets], device=inputs.device)
+        z = self.model.temporal[level](inputs, pad)  # [B, D]
+        for stream, zi in zip(streams, z):
+            state = stream.levels[level]
+            state.z, state.z_inputs = zi, list(state.working_set.items)
+
+    def _embed(self, level: int, items: list[Any]) -> torch.Tensor:
+        if level == 0 and self.learner is not None:
+            return self.learner.embed(items)
+        return torch.stack(items)  # [S, D]
+
+    def _predict(self, level: int, streams: list[StreamState]) -> None:
+        """Each stream's prediction for this level from the representations of all its levels."""
+        active = int(self.model.active_levels)
+        rows, ids, own = [], [], []
+        for stream in streams:
+            present = [j for j in range(active) if stream.levels[j].z is not None]
+            reps = [stream.levels[j].z for j in present]
+            if self.learner is not None:
+                reps = [self.learner.scale(z, level, j, active) for z, j in zip(reps, present)]
+            rows.append(torch.stack(reps))
+            ids.append(present)
+            own.append(present.index(level))
+        longest = max(len(r) for r in rows)
+        reps = torch.stack([torch.nn.functional.pad(r, (0, 0, 0, longest - len(r))) for r in rows])
+        device = reps.device
+        levels = torch.tensor([i + [0] * (longest - len(i)) for i in ids], device=device)
+        pad = None
+        if any(len(i) < longest for i in ids):
+            pad = torch.tensor([[k >= len(i) for k in range(longest)] for i in ids], device=device)
+        vectors = self.model.predictors[level](reps, levels, torch.tensor(own, device=device), pad)
+        predictions = self.model.decoder(vectors) if level == 0 else vectors
+        for stream, prediction, present in zip(streams, predictions, ids):
+            state = stream.levels[level]
+            state.prediction = prediction
+            state.prediction_inputs = [item for j in present for item in stream.levels[j].z_inputs]
+
+
+def _samples(chunks: Iterable[Any]) -> Iterator[Any]:
+    for chunk in chunks:
+        yield from chunk
