@@ -22,6 +22,7 @@ import torch
 from streamer_core.config import LearnConfig
 from streamer_core.hierarchy import Hierarchy
 from streamer_core.model import StreamerModel
+from streamer_core.networks import settle_deferred
 
 if TYPE_CHECKING:
     from streamer_core.streaming import StreamSource, StreamState
@@ -132,6 +133,7 @@ class Learner:
                 state.forget()
         self._push_to_encoder(self.departed + [i for s in streams for i in s.levels[0].working_set.items])
         self.departed = []
+        settle_deferred(self.model)
         groups = [(self.f_optimizers, self.f_weight), (self.p_optimizers, self.p_weight)]
         for optimizers, weights in groups:
             for optimizer, weight in zip(optimizers, weights):
@@ -160,6 +162,7 @@ class Learner:
         return next(iter(Streamer(self.model, self).run([source])))
 
     def state_dict(self) -> dict[str, Any]:
+        settle_deferred(self.model)
         return {"f": [o.state_dict() for o in self.f_optimizers], "p": [o.state_dict() for o in self.p_optimizers],
                 "f_weight": self.f_weight, "p_weight": self.p_weight, "losses": self.losses, "steps": self.steps,
                 "grads": {k: p.grad.clone() for k, p in self.model.named_parameters() if p.grad is not None}}

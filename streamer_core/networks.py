@@ -10,6 +10,63 @@ import torch.nn.functional as F
 from streamer_core.config import ModelConfig
 
 
+class _StashedWeightGrad(torch.autograd.Function):
+    """Linear whose weight gradient is not formed per backward call: the (input, output-gradient)
+    rows are stashed and turned into one matrix product by `DeferredLinear.settle`."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, owner: "DeferredLinear"):
+        ctx.save_for_backward(x, weight)
+        ctx.owner = owner
+        return F.linear(x, weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, weight = ctx.saved_tensors
+        ctx.owner.stash(x.reshape(-1, x.shape[-1]), grad.reshape(-1, grad.shape[-1]))
+        return grad @ weight, None, grad.reshape(-1, grad.shape[-1]).sum(0), None
+
+
+class DeferredLinear(nn.Linear):
+    """nn.Linear for the very wide projections. A per-sample backward of a 65536x1024 weight
+    writes a fresh 256 MB gradient (page faults dominate: ~300 ms on 2 cores); stashing the
+    rank-1 factors and settling them in one product before an optimiser step gives the same
+    gradient for ~1 ms a sample. Memory stays bounded: the stash settles every `max_rows`."""
+
+    max_rows = 256
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__(in_features, out_features)
+        self._inputs: list[torch.Tensor] = []
+        self._grads: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (torch.is_grad_enabled() and self.weight.requires_grad):
+            return F.linear(x, self.weight, self.bias)
+        return _StashedWeightGrad.apply(x, self.weight, self.bias, self)
+
+    def stash(self, x: torch.Tensor, grad: torch.Tensor) -> None:
+        self._inputs.append(x.detach())
+        self._grads.append(grad.detach())
+        if sum(len(g) for g in self._grads) >= self.max_rows:
+            self.settle()
+
+    def settle(self) -> None:
+        """Adds the stashed rows to weight.grad."""
+        if not self._grads:
+            return
+        update = torch.cat(self._grads).T @ torch.cat(self._inputs)  # [out, in]
+        self.weight.grad = update if self.weight.grad is None else self.weight.grad.add_(update)
+        self._inputs, self._grads = [], []
+
+
+def settle_deferred(module: nn.Module) -> None:
+    """Settles every DeferredLinear below `module` (before reading or applying gradients)."""
+    for m in module.modules():
+        if isinstance(m, DeferredLinear):
+            m.settle()
+
+
 def _transformer(dim: int, heads: int, layers: int) -> nn.TransformerEncoder:
     layer = nn.TransformerEncoderLayer(
         dim, heads, dim_feedforward=2 * dim, dropout=0.0, activation="relu", batch_first=True
@@ -27,10 +84,11 @@ class FrameEncoder(nn.Module):
         channels = (3, *cfg.encoder_channels)
         self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(channels, channels[1:]))
         side = cfg.image_size // 2 ** len(cfg.encoder_channels)
-        self.project = nn.Linear(channels[-1] * side * side, cfg.embed_dim)
+        self.project = DeferredLinear(channels[-1] * side * side, cfg.embed_dim)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        x = frames  # [B, 3, H, W]
+        # NHWC speeds up inference convs on CPU but slows their batch-1 backward, hence only without grad
+        x = frames if torch.is_grad_enabled() else frames.contiguous(memory_format=torch.channels_last)  # [B, 3, H, W]
         for conv in self.convs:
             x = F.max_pool2d(F.relu(conv(x)), 2)
         return self.project(x.flatten(1))  # [B, D]
@@ -45,11 +103,12 @@ class FrameDecoder(nn.Module):
         channels = (*reversed(cfg.encoder_channels), 3)
         self.side = cfg.image_size // 2 ** len(cfg.encoder_channels)
         self.first = channels[0]
-        self.project = nn.Linear(cfg.embed_dim, channels[0] * self.side * self.side)
+        self.project = DeferredLinear(cfg.embed_dim, channels[0] * self.side * self.side)
         self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(channels, channels[1:]))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.project(z).view(-1, self.first, self.side, self.side)  # [B, C, h, w]
+        x = x if torch.is_grad_enabled() else x.contiguous(memory_format=torch.channels_last)
         for i, conv in enumerate(self.convs):
             x = conv(F.interpolate(x, scale_factor=2, mode="nearest"))
             if i < len(self.convs) - 1:

@@ -1,0 +1,77 @@
+"""Frames per second and peak memory of the model alone (no Ray, no decoding).
+
+    python benchmarks/core.py --preset paper --mode train|infer [--frames N] [--videos V]
+                              [--device cpu|cuda] [--plain] [--set section.key=value ...]
+
+Streams are synthetic frames held in memory, so the number is the model's own speed. The
+last stdout line is one JSON object."""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+
+import numpy as np
+import torch
+
+from streamer_core import Learner, StreamerModel, StreamSource, Streamer, load_config
+
+
+def synthetic_stream(frames: int, size: int, seed: int) -> np.ndarray:
+    """Slowly drifting coloured noise with a cut every 20 frames: uint8 [T, H, W, 3]."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (frames // 20 + 1, size, size, 3)).astype(np.float32)
+    noise = rng.normal(0, 8, (frames, size, size, 3)).astype(np.float32)
+    return np.clip(base[np.arange(frames) // 20] + noise, 0, 255).astype(np.uint8)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="paper")
+    parser.add_argument("--mode", choices=("train", "infer"), default="infer")
+    parser.add_argument("--frames", type=int, default=60, help="frames per video")
+    parser.add_argument("--videos", type=int, default=0, help="videos (infer: batched together); default 1 train, 4 infer")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--plain", action="store_true", help="train with the plain path (re-encode every frame)")
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], dest="overrides")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = load_config(args.preset, overrides=args.overrides + ([f"learn.fast_path=false"] if args.plain else []))
+    videos = args.videos or (1 if args.mode == "train" else 4)
+    torch.manual_seed(cfg.learn.seed)
+    model = StreamerModel(cfg.model).to(args.device)
+    streams = [synthetic_stream(args.frames, cfg.model.image_size, seed) for seed in range(videos)]
+    warm = [StreamSource("warm", [streams[0][:8]])]
+    start = 0.0
+    if args.mode == "train":
+        learner = Learner(model, cfg.learn)
+        learner.learn(warm[0])
+        start = time.perf_counter()
+        for i, frames in enumerate(streams):
+            learner.learn(StreamSource(f"v{i}", [frames]))
+    else:
+        model.eval()
+        streamer = Streamer(model)
+        with torch.no_grad():
+            list(streamer.run(warm))
+            start = time.perf_counter()
+            list(streamer.run([StreamSource(f"v{i}", [f]) for i, f in enumerate(streams)]))
+    if args.device.startswith("cuda"):
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    total = args.frames * videos
+    print(json.dumps({"preset": args.preset, "mode": args.mode, "device": args.device, "fast_path": not args.plain,
+                      "videos": videos, "frames": total, "seconds": round(seconds, 3),
+                      "frames_per_s": round(total / seconds, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
+                      "threads": torch.get_num_threads()}))
+
+
+if __name__ == "__main__":
+    main()

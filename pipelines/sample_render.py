@@ -1,0 +1,131 @@
+"""Drawing the sample corpus: what a planted video shows at any instant.
+
+A scene is a textured background of its own tint (sometimes panning); an action is a
+foreground object with its own shape, colour and motion. ``render(spec, t)`` is exact and
+deterministic, so tests can compare decoded frames with what was planted.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+COLORS = {"red": (230, 40, 40), "green": (40, 210, 70), "blue": (50, 90, 240),
+          "yellow": (245, 225, 40), "magenta": (225, 40, 225), "white": (250, 250, 250)}
+TINTS = {"teal": (0.2, 0.7, 0.7), "amber": (0.9, 0.6, 0.2), "violet": (0.55, 0.35, 0.85),
+         "olive": (0.55, 0.65, 0.25), "rose": (0.85, 0.4, 0.5), "slate": (0.4, 0.5, 0.6)}
+SHAPES = ("circle", "square", "diamond", "cross")
+MOTIONS = ("orbit", "bounce", "zigzag", "pulse")
+TEXTURES = ("stripes", "checker", "rings", "waves")
+
+
+@dataclass(frozen=True)
+class Action:
+    start_s: float
+    end_s: float
+    shape: str
+    color: str
+    motion: str
+    phase: float  # radians; varies where the object starts
+
+    @property
+    def label(self) -> str:
+        return f"{self.color}-{self.shape}-{self.motion}"
+
+
+@dataclass(frozen=True)
+class Scene:
+    start_s: float
+    end_s: float
+    texture: str
+    tint: str
+    frequency: float  # texture periods across the frame
+    angle: float  # radians
+    pan_px_s: float  # 0 for a still camera
+    actions: tuple[Action, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.tint}-{self.texture}"
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """Everything needed to draw one video; ``frame_times`` are the exact presentation times."""
+
+    video_id: str
+    size: int
+    fps: Fraction
+    lossless: bool
+    scenes: tuple[Scene, ...]
+    frame_times: tuple[float, ...] = field(repr=False)
+
+    @property
+    def duration_s(self) -> float:
+        """Container duration: the last frame ends one nominal interval after it starts."""
+        return self.frame_times[-1] + float(1 / self.fps)
+
+
+def _at(spans, t: float):
+    return next((s for s in spans if s.start_s <= t < s.end_s), spans[-1])
+
+
+@functools.lru_cache(maxsize=4)
+def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    # float64 throughout: float32 SIMD results can differ by an ulp with array alignment,
+    # which would flip a rounded pixel and break exact-pixel tests.
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64)
+    return x, y
+
+
+def _background(scene: Scene, t: float, size: int) -> np.ndarray:
+    x, y = _grid(size)
+    tint = np.array(TINTS[scene.tint], np.float64)
+    if scene.frequency == 0:
+        return np.broadcast_to(tint * 160, (size, size, 3))
+    shift = scene.pan_px_s * (t - scene.start_s)
+    u = ((x + shift) * math.cos(scene.angle) + y * math.sin(scene.angle)) / size
+    v = (-(x + shift) * math.sin(scene.angle) + y * math.cos(scene.angle)) / size
+    k = 2 * math.pi * scene.frequency
+    value = {
+        "stripes": lambda: np.sin(k * u),
+        "checker": lambda: np.sign(np.sin(k * u) * np.sin(k * v)),
+        "rings": lambda: np.sin(k * np.hypot(u - 0.5, v - 0.5)),
+        "waves": lambda: np.sin(k * u + 2 * np.sin(2 * math.pi * v)),
+    }[scene.texture]()
+    return (0.4 + 0.25 * value)[..., None] * tint * 255
+
+
+def _object_mask(action: Action, t: float, size: int) -> np.ndarray:
+    x, y = _grid(size)
+    tau, c, radius = t - action.start_s, size / 2, size / 8
+    wave = lambda period: abs(((tau / period + action.phase / (2 * math.pi)) % 1) * 2 - 1)
+    if action.motion == "orbit":
+        angle = action.phase + 2 * math.pi * tau / 3
+        cx, cy = c + size / 4 * math.cos(angle), c + size / 4 * math.sin(angle)
+    elif action.motion == "bounce":
+        cx, cy = radius + wave(2.5) * (size - 2 * radius), c + size / 5 * math.sin(action.phase)
+    elif action.motion == "zigzag":
+        cx, cy = radius + wave(3) * (size - 2 * radius), radius + wave(1.3) * (size - 2 * radius)
+    else:  # pulse
+        cx, cy, radius = c, c, radius * (1 + 0.4 * math.sin(2 * math.pi * tau / 1.5))
+    dx, dy = np.abs(x - cx), np.abs(y - cy)
+    return {
+        "circle": lambda: dx ** 2 + dy ** 2 <= radius ** 2,
+        "square": lambda: np.maximum(dx, dy) <= radius * 0.85,
+        "diamond": lambda: dx + dy <= radius * 1.2,
+        "cross": lambda: (np.minimum(dx, dy) <= radius * 0.35) & (np.maximum(dx, dy) <= radius),
+    }[action.shape]()
+
+
+def render(spec: VideoSpec, t: float) -> np.ndarray:
+    """The frame shown at ``t`` seconds: uint8 RGB ``[size, size, 3]``."""
+    scene = _at(spec.scenes, t)
+    action = _at(scene.actions, t)
+    frame = np.array(_background(scene, t, spec.size), dtype=np.float64)
+    frame[_object_mask(action, t, spec.size)] = COLORS[action.color]
+    return np.clip(np.rint(frame), 0, 255).astype(np.uint8)

@@ -1,0 +1,63 @@
+"""MLflow at one place: where runs are stored, and one run per job, opened from the driver.
+
+Store: `--tracking-uri`, else MLFLOW_TRACKING_URI, else a sqlite file in the local state folder
+(MLflow 3 refuses the old ./mlruns file store), with artifacts in a folder beside it."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+STATE_DIR_ENV = "STREAMER_STATE_DIR"
+
+
+def state_dir() -> Path:
+    """The local state folder (S3 store data, MLflow db, default outputs): $STREAMER_STATE_DIR or ./.state."""
+    return Path(os.environ.get(STATE_DIR_ENV, ".state")).resolve()
+
+
+def tracking_uri(explicit: str | None = None) -> str:
+    if explicit:
+        return explicit
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    folder = state_dir() / "mlflow"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"model": {"embed_dim": 8}} -> {"model.embed_dim": 8}, for MLflow params."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _experiment_id(mlflow, name: str, uri: str) -> str:
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = None
+    if uri.startswith("sqlite:///"):
+        location = (Path(uri[len("sqlite:///"):]).parent / "artifacts").as_uri()
+    return mlflow.create_experiment(name, artifact_location=location)
+
+
+@contextmanager
+def tracked_run(experiment: str, run_name: str, uri: str | None = None,
+                params: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> Iterator[Any]:
+    """Opens one MLflow run (the caller logs metrics and artifacts through `mlflow`); yields the run."""
+    import mlflow
+
+    resolved = tracking_uri(uri)
+    mlflow.set_tracking_uri(resolved)
+    experiment_id = _experiment_id(mlflow, experiment, resolved)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags or {}) as run:
+        if params:
+            mlflow.log_params({k: str(v)[:500] for k, v in flatten(params).items()})
+        yield run

@@ -1,0 +1,34 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+# --- corpus helper: a real SeaweedFS S3 store for tests ---------------------------------------
+import uuid  # noqa: E402
+
+import pytest  # noqa: E402
+
+from pipelines import storage  # noqa: E402
+from pipelines.local_s3 import local_s3  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real SeaweedFS S3 server for the session: ``.endpoint_url``, ``.settings()``, ``.env()``."""
+    with local_s3() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3_server) -> str:
+    """A fresh, empty bucket for one test, as ``s3://name``; emptied and removed afterwards."""
+    name = f"test-{uuid.uuid4().hex[:16]}"
+    client = storage.s3_client(s3_server.settings())
+    client.create_bucket(Bucket=name)
+    yield f"s3://{name}"
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=name, Delete={"Objects": keys})
+    client.delete_bucket(Bucket=name)

@@ -1,0 +1,60 @@
+import json
+
+import pytest
+
+from streamer_core import ConfigError, load_config
+
+
+def test_paper_preset_has_the_published_values():
+    cfg = load_config("paper")
+    m, l = cfg.model, cfg.learn
+    assert (m.embed_dim, m.image_size, m.buffer_size, m.window_size, m.max_layers) == (1024, 128, 20, 50, 3)
+    assert m.encoder_channels == (32, 64, 256, 1024) and m.force_fixed_buffer and m.demarcation == "average"
+    assert (l.alpha, l.lr, l.optimize_every, l.average_every) == (3.0, 1e-4, 100, 100)
+    assert m.snippet_size == 0.5 and m.loss == "cosine"
+
+
+def test_file_then_overrides_win(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"model": {"embed_dim": 64, "loss": "mse"}, "learn": {"lr": 0.01}}))
+    cfg = load_config("tiny", path, ["learn.lr=0.5", "model.force_fixed_buffer=false",
+                                     "model.encoder_channels=2,4"])
+    assert cfg.model.embed_dim == 64 and cfg.model.loss == "mse"
+    assert cfg.learn.lr == 0.5 and cfg.model.force_fixed_buffer is False
+    assert cfg.model.encoder_channels == (2, 4)
+
+
+def test_yaml_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model:\n  window_size: 7\n")
+    assert load_config("tiny", path).model.window_size == 7
+
+
+@pytest.mark.parametrize("override, field", [
+    ("model.embed_dim=0", "model.embed_dim"),
+    ("model.loss=l1", "model.loss"),
+    ("model.demarcation=median", "model.demarcation"),
+    ("learn.lr=-1", "learn.lr"),
+    ("learn.lr=fast", "learn.lr"),
+    ("model.force_fixed_buffer=maybe", "model.force_fixed_buffer"),
+    ("model.nonsense=1", "model.nonsense"),
+    ("model.init_layers=5", "model.init_layers"),
+    ("model.temporal_heads=5", "model.temporal_heads"),
+    ("model.image_size=30", "model.image_size"),
+])
+def test_bad_values_name_their_field(override, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        load_config("tiny", overrides=[override])
+
+
+def test_unknown_preset_and_malformed_override():
+    with pytest.raises(ConfigError, match="preset"):
+        load_config("huge")
+    with pytest.raises(ConfigError, match="section.key=value"):
+        load_config("tiny", overrides=["lr=1"])
+
+
+def test_round_trip_through_dict():
+    cfg = load_config("tiny", overrides=["model.window_size=9"])
+    again = type(cfg).from_dict(cfg.to_dict())
+    assert again == cfg
