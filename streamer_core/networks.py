@@ -3,6 +3,8 @@ hierarchical prediction p. Shapes use B = streams advanced together, S = working
 L = levels with a representation, D = embed_dim."""
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -12,10 +14,10 @@ from streamer_core.config import ModelConfig
 
 class _StashedWeightGrad(torch.autograd.Function):
     """Linear whose weight gradient is not formed per backward call: the (input, output-gradient)
-    rows are stashed and turned into one matrix product by `DeferredLinear.settle`."""
+    rows are stashed on the owning module and turned into one matrix product by `settle`."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, owner: "DeferredLinear"):
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, owner: "Deferred"):
         ctx.save_for_backward(x, weight)
         ctx.owner = owner
         return F.linear(x, weight, bias)
@@ -23,27 +25,32 @@ class _StashedWeightGrad(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x, weight = ctx.saved_tensors
-        ctx.owner.stash(x.reshape(-1, x.shape[-1]), grad.reshape(-1, grad.shape[-1]))
-        return grad @ weight, None, grad.reshape(-1, grad.shape[-1]).sum(0), None
+        rows = grad.reshape(-1, grad.shape[-1])
+        ctx.owner.stash(x.reshape(-1, x.shape[-1]), rows)
+        return grad @ weight, None, rows.sum(0), None
 
 
-class DeferredLinear(nn.Linear):
-    """nn.Linear for the very wide projections. A per-sample backward of a 65536x1024 weight
-    writes a fresh 256 MB gradient (page faults dominate: ~300 ms on 2 cores); stashing the
-    rank-1 factors and settling them in one product before an optimiser step gives the same
-    gradient for ~1 ms a sample. Memory stays bounded: the stash settles every `max_rows`."""
+class Deferred(nn.Module):
+    """Base of modules with one linear map (`{prefix}weight`, `{prefix}bias`) whose weight
+    gradient is deferred. A per-sample backward writes a fresh gradient as large as the weight
+    and adds it to .grad, which is memory bound (~300 ms for a 65536x1024 projection, ~30 ms for
+    the transformers of one level, on 2 cores); stashing the few (input, output-gradient) rows
+    and settling them in one product before an optimiser step gives the same gradient. Memory
+    stays bounded: the stash settles every `max_rows` rows."""
 
     max_rows = 256
+    prefix = ""
 
-    def __init__(self, in_features: int, out_features: int):
-        super().__init__(in_features, out_features)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self._inputs: list[torch.Tensor] = []
         self._grads: list[torch.Tensor] = []
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not (torch.is_grad_enabled() and self.weight.requires_grad):
-            return F.linear(x, self.weight, self.bias)
-        return _StashedWeightGrad.apply(x, self.weight, self.bias, self)
+    def linear(self, x: torch.Tensor) -> torch.Tensor:
+        weight, bias = getattr(self, self.prefix + "weight"), getattr(self, self.prefix + "bias")
+        if not (torch.is_grad_enabled() and weight.requires_grad):
+            return F.linear(x, weight, bias)
+        return _StashedWeightGrad.apply(x, weight, bias, self)
 
     def stash(self, x: torch.Tensor, grad: torch.Tensor) -> None:
         self._inputs.append(x.detach())
@@ -52,27 +59,87 @@ class DeferredLinear(nn.Linear):
             self.settle()
 
     def settle(self) -> None:
-        """Adds the stashed rows to weight.grad."""
+        """Adds the stashed rows to the weight's .grad."""
         if not self._grads:
             return
+        weight = getattr(self, self.prefix + "weight")
         update = torch.cat(self._grads).T @ torch.cat(self._inputs)  # [out, in]
-        self.weight.grad = update if self.weight.grad is None else self.weight.grad.add_(update)
+        weight.grad = update if weight.grad is None else weight.grad.add_(update)
         self._inputs, self._grads = [], []
 
 
+class DeferredLinear(nn.Linear, Deferred):
+    """nn.Linear with a deferred weight gradient (see Deferred)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
 def settle_deferred(module: nn.Module) -> None:
-    """Settles every DeferredLinear below `module` (before reading or applying gradients)."""
+    """Settles every Deferred module below `module` (before reading or applying gradients)."""
     for m in module.modules():
-        if isinstance(m, DeferredLinear):
+        if isinstance(m, Deferred):
             m.settle()
 
 
-def _transformer(dim: int, heads: int, layers: int) -> nn.TransformerEncoder:
-    layer = nn.TransformerEncoderLayer(
-        dim, heads, dim_feedforward=2 * dim, dropout=0.0, activation="relu", batch_first=True
-    )
-    final_norm = nn.LayerNorm(dim, elementwise_affine=False)
-    return nn.TransformerEncoder(layer, layers, norm=final_norm, enable_nested_tensor=False)
+class _SelfAttention(Deferred):
+    """nn.MultiheadAttention's computation (same parameters, names and initialisation) for
+    batch-first self-attention, with deferred weight gradients."""
+
+    prefix = "in_proj_"
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * dim, dim))
+        self.in_proj_bias = nn.Parameter(torch.empty(3 * dim))
+        self.out_proj = DeferredLinear(dim, dim)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.zeros_(self.in_proj_bias)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+        """x [B, T, D]; keep [B, 1, 1, T] True where a key takes part (None: all)."""
+        b, t, d = x.shape
+        q, k, v = self.linear(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)  # [B, H, T, D/H]
+        return self.out_proj(out.transpose(1, 2).reshape(b, t, d))
+
+
+class _EncoderLayer(nn.Module):
+    """nn.TransformerEncoderLayer as configured by STREAMER (post-norm, ReLU, feed-forward 2D,
+    no dropout), same parameters, names and initialisation, with deferred weight gradients."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.self_attn = _SelfAttention(dim, heads)
+        self.linear1 = DeferredLinear(dim, 2 * dim)
+        self.linear2 = DeferredLinear(2 * dim, dim)
+        self.norm1 = nn.LayerNorm(dim)
+        self.norm2 = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+        x = self.norm1(x + self.self_attn(x, keep))
+        return self.norm2(x + self.linear2(F.relu(self.linear1(x))))
+
+
+class Transformer(nn.Module):
+    """nn.TransformerEncoder(layer, layers, norm=LayerNorm without affine): its layers start as
+    copies of one layer, as there."""
+
+    def __init__(self, dim: int, heads: int, layers: int):
+        super().__init__()
+        layer = _EncoderLayer(dim, heads)
+        self.layers = nn.ModuleList(copy.deepcopy(layer) for _ in range(layers))
+        self.norm = nn.LayerNorm(dim, elementwise_affine=False)
+
+    def forward(self, x: torch.Tensor, src_key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x [B, T, D]; src_key_padding_mask [B, T] True where a position is padding."""
+        pad = src_key_padding_mask
+        keep = None if pad is None else ~pad[:, None, None, :]  # [B, 1, 1, T]
+        for layer in self.layers:
+            x = layer(x, keep)
+        return self.norm(x)
 
 
 class FrameEncoder(nn.Module):
@@ -130,7 +197,7 @@ class TemporalEncoder(nn.Module):
         super().__init__()
         self.positions = nn.Parameter(torch.randn(cfg.buffer_size, cfg.embed_dim) * 0.02)
         self.summary = nn.Parameter(torch.randn(cfg.embed_dim) * 0.02)
-        self.encoder = _transformer(cfg.embed_dim, cfg.temporal_heads, cfg.temporal_layers)
+        self.encoder = Transformer(cfg.embed_dim, cfg.temporal_heads, cfg.temporal_layers)
         self.normalize = cfg.loss == "cosine"
 
     def forward(self, inputs: torch.Tensor, pad: torch.Tensor | None = None) -> torch.Tensor:
@@ -151,7 +218,7 @@ class HierarchicalPredictor(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.level_embedding = nn.Parameter(torch.randn(cfg.max_layers, cfg.embed_dim) * 0.02)
-        self.encoder = _transformer(cfg.embed_dim, cfg.predictor_heads, cfg.predictor_layers)
+        self.encoder = Transformer(cfg.embed_dim, cfg.predictor_heads, cfg.predictor_layers)
 
     def forward(self, reps: torch.Tensor, levels: torch.Tensor, own: torch.Tensor,
                 pad: torch.Tensor | None = None) -> torch.Tensor:

@@ -32,3 +32,13 @@ def s3_bucket(s3_server) -> str:
         if keys:
             client.delete_objects(Bucket=name, Delete={"Objects": keys})
     client.delete_bucket(Bucket=name)
+
+
+@pytest.fixture
+def upload_corpus(s3_server, s3_bucket):
+    """`upload_corpus(folder)` copies a local corpus to `<fresh bucket>/footage`; returns that prefix."""
+    def upload(folder) -> str:
+        prefix = storage.join(s3_bucket, "footage")
+        storage.upload_dir(folder, prefix, s3_server.settings())
+        return prefix
+    return upload

@@ -7,9 +7,10 @@ import pyarrow as pa
 import pytest
 
 from pipelines import scoring
-from pipelines.baselines import (EVENTS_SCHEMA, SEGMENTERS, VideoInput, abd, events_table, load_video,
+from pipelines.baselines import (SEGMENTERS, VideoInput, abd, events_table, load_video,
                                  run_baseline, snippet_features, twfinch_partitions, uniform)
 from pipelines.corpus import ManifestRow, list_corpus
+from pipelines.results import EVENTS_SCHEMA
 from pipelines.sample_corpus import CorpusOptions, write_corpus
 from pipelines.truth import read_truth
 

@@ -35,10 +35,8 @@ def folder(tmp_path_factory):
 
 
 @pytest.fixture
-def uploaded(folder, s3_server, s3_bucket) -> str:
-    prefix = storage.join(s3_bucket, "footage")
-    storage.upload_dir(folder, prefix, s3_server.settings())
-    return prefix
+def uploaded(folder, upload_corpus) -> str:
+    return upload_corpus(folder)
 
 
 @pytest.fixture(scope="module")

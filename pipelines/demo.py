@@ -1,0 +1,106 @@
+"""The built-in default, end to end, on one machine: what README command 1 runs.
+
+Stages of `run_demo`:
+1. start a local Ray (at least 4 logical CPUs) and the local SeaweedFS store with the sample
+   corpus (`pipelines.defaults`: generated and uploaded unless the store already holds it);
+2. train the `tiny` preset on it (`pipelines.train`);
+3. segment the corpus with the trained model (`pipelines.segment`) into the store's results;
+4. summarise the tables with DuckDB, draw every video's timeline next to the MLflow store;
+5. stop what stages 1 started (Ray, and the store by its PID), keeping their data on disk.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines import plots, query
+from pipelines.cluster import init_ray
+from pipelines.defaults import default_store
+from pipelines.local_s3 import load_state, stop_server
+from pipelines.sample_corpus import CorpusOptions
+from pipelines.segment import SegmentOptions, SegmentSummary, segment
+from pipelines.tracking import state_dir, tracking_uri
+from pipelines.train import TrainOptions, TrainSummary, train
+from streamer_core import load_config
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    corpus: CorpusOptions = CorpusOptions()  # used when the store has no sample corpus yet
+    overrides: tuple[str, ...] = ()  # config overrides for training, e.g. "train.workers=1"
+    tracking_uri: str | None = None  # default: the sqlite store in the state folder
+    keep_running: bool = False  # leave the store running (for queries after the demo)
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    train: TrainSummary
+    segment: SegmentSummary
+    summary: str  # DuckDB's summary of the tables, as printed
+    timelines: list[str]
+    tracking_uri: str
+    results: str
+
+
+def _summarise(con, segmented: SegmentSummary) -> str:
+    first = query.run(con, "SELECT min(video_id) FROM videos WHERE status = 'ok'").column(0)[0].as_py()
+    parts = [("videos", query.example(con, "summary"))]
+    if first:
+        parts.append((f"events of {first} by level", query.example(con, "levels", video_id=first)))
+    parts.append(("longest events", query.example(con, "longest", k=3)))
+    return "\n\n".join(f"-- {title}\n{table.to_pandas().to_string(index=False)}" for title, table in parts)
+
+
+def _pipeline(options: DemoOptions, store, uri: str) -> DemoReport:
+    cfg = load_config("tiny", overrides=[f"data.input={store.corpus}", f"train.checkpoint_dir={store.checkpoints}",
+                                         *options.overrides])
+    trained = train(cfg, TrainOptions(tracking_uri=uri, s3=store.settings))
+    segmented = segment(SegmentOptions(checkpoint=trained.checkpoint, input=store.corpus, output=store.results,
+                                       tracking_uri=uri, inference=cfg.inference), store.settings)
+    con = query.connect(store.results, store.settings)
+    folder = state_dir() / "demo" / "timelines"
+    videos = query.run(con, "SELECT video_id FROM videos WHERE status = 'ok' AND model_version = $v ORDER BY 1",
+                       {"v": segmented.model_version}).column(0).to_pylist()
+    drawn = [str(plots.draw_video(con, v, folder / plots.file_name(v), segmented.model_version)) for v in videos]
+    return DemoReport(trained, segmented, _summarise(con, segmented), drawn, uri, store.results)
+
+
+def run_demo(options: DemoOptions = DemoOptions()) -> DemoReport:
+    """Runs the stages above; whatever happens, stops what it started."""
+    s3_folder = state_dir() / "s3"
+    store_was_running = load_state(s3_folder) is not None
+    started_ray = init_ray()
+    try:
+        store = default_store(options.corpus)
+        return _pipeline(options, store, tracking_uri(options.tracking_uri))
+    finally:
+        if started_ray:
+            import ray
+
+            ray.shutdown()
+        server = load_state(s3_folder)
+        if server is not None and not store_was_running and not options.keep_running:
+            stop_server(server)
+
+
+def describe(report: DemoReport) -> str:
+    """What the demo did and where to look, for people."""
+    uri = report.tracking_uri
+    lines = [f"trained: {report.train.checkpoint} ({report.train.videos} videos, {report.train.seconds} s)",
+             f"segmented: {report.segment.videos_ok} ok, {report.segment.videos_failed} failed, "
+             f"{report.segment.events} events in {report.segment.seconds} s -> {report.results}",
+             "", report.summary, "",
+             f"timelines: {Path(report.timelines[0]).parent if report.timelines else '(none)'}",
+             f"MLflow store: {uri} (experiments streamer-train, streamer-segment; timelines are artifacts)",
+             f"  open it with: mlflow ui --backend-store-uri {uri}",
+             "query the results (the store keeps its data in .state/s3):",
+             "  python -m pipelines.local_s3 start --state-dir .state/s3",
+             '  eval "$(python -m pipelines.local_s3 env --state-dir .state/s3)"',
+             f"  python jobs/query.py --output {report.results} --example summary"]
+    return "\n".join(lines)
+
+
+def report_json(report: DemoReport) -> dict:
+    return {"train": dataclasses.asdict(report.train), "segment": dataclasses.asdict(report.segment),
+            "timelines": report.timelines, "tracking_uri": report.tracking_uri, "results": report.results}
