@@ -21,7 +21,7 @@ def parse_args(argv: list[str] | None = None) -> EvalConfig:
     p.add_argument("--baselines", default="", help=f"comma-separated, of: {','.join(BASELINES)}")
     p.add_argument("--video-dir", help="videos for the baselines (default: the truth's folder)")
     p.add_argument("--out", default=defaults.out)
-    p.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite:///<abs>/.state/mlflow.db)")
+    p.add_argument("--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else .state/mlflow)")
     p.add_argument("--experiment", default=defaults.experiment)
     p.add_argument("--no-mlflow", action="store_true")
     p.add_argument("--truth-format", default=defaults.truth_format,

@@ -13,7 +13,6 @@ Named warnings (unknown videos, duration mismatches, failed baselines) are print
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import time
 import warnings
@@ -24,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines import baselines, scoring
+from pipelines import baselines, scoring, tracking
 from pipelines.corpus import list_corpus
 from pipelines.timelines import draw_timeline
 from pipelines.truth import Truth, check_coverage, read_truth
@@ -44,7 +43,7 @@ class EvalConfig:
     baselines: tuple[str, ...] = ()
     video_dir: str | None = None  # default: the folder holding the truth file
     out: str = "out/evaluate"
-    tracking_uri: str | None = None  # default: sqlite:///<abs>/.state/mlflow.db
+    tracking_uri: str | None = None  # default: pipelines.tracking.tracking_uri()
     experiment: str = "evaluate"
     log_mlflow: bool = True
     truth_format: str = "auto"  # auto | plain | narrations | frames
@@ -146,10 +145,6 @@ def evaluate(config: EvalConfig) -> EvalResult:
     return result
 
 
-def default_tracking_uri() -> str:
-    return "sqlite:///" + os.path.abspath(os.path.join(".state", "mlflow.db"))
-
-
 def _metric_key(*parts: str) -> str:
     return "/".join(re.sub(r"[^\w.\- ]+", "_", p) for p in parts)
 
@@ -158,19 +153,13 @@ def log_to_mlflow(config: EvalConfig, result: EvalResult, run_name: str) -> str:
     """Params, one metric per summary cell (method/truth level/pred level/metric), the files."""
     import mlflow
 
-    uri = config.tracking_uri or default_tracking_uri()
+    uri = tracking.tracking_uri(config.tracking_uri)
     if uri.startswith("sqlite:///"):
         Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
     client = mlflow.MlflowClient(uri)
-    experiment = client.get_experiment_by_name(config.experiment)
-    if experiment is not None:
-        experiment_id = experiment.experiment_id
-    elif uri.startswith("sqlite:///"):  # MLflow 3: no file store; artifacts go beside the database
-        where = Path(uri[len("sqlite:///"):]).parent / "mlartifacts" / config.experiment
-        experiment_id = client.create_experiment(config.experiment, artifact_location=where.resolve().as_uri())
-    else:
-        experiment_id = client.create_experiment(config.experiment)
-    run = client.create_run(experiment_id, run_name=run_name, tags={"kind": "evaluate"})
+    run = client.create_run(tracking.experiment_id(mlflow, config.experiment, uri), run_name=run_name,
+                            tags={"kind": "evaluate"})
     params = {k: v for k, v in asdict(config).items() if k != "score_settings"}
     params.update(asdict(config.score_settings), baselines=",".join(config.baselines))
     for key, value in params.items():

@@ -53,6 +53,9 @@ VIDEOS_SCHEMA = pa.schema([
     ("duration_s", pa.float64()), ("frames", pa.int64()), ("status", pa.string()),  # "ok" | "failed"
     ("error", pa.string()), ("seconds", pa.float64()),
     ("model_version", pa.string()),  # nightly mode asks "done with this model?" without the runs table
+    # per level, the demarcation score of each input in order (level 0: every sample after the
+    # first; level l: every level l-1 event after the first), to re-cut later without the model
+    ("scores", pa.list_(pa.list_(pa.float32()))),
 ])
 COUNTS_TYPE = pa.struct([("ok", pa.int64()), ("failed", pa.int64()), ("skipped", pa.int64()),
                          ("events", pa.int64()), ("frames", pa.int64())])

@@ -57,6 +57,7 @@ class VideoResult:
     status: str = "ok"
     error: str = ""
     seconds: float = 0.0
+    scores: list[list[float]] = field(default_factory=list)  # Hierarchy.scores
     events: list[dict] = field(default_factory=list)
 
 
@@ -170,7 +171,7 @@ def _together(model: StreamerModel, rows: Sequence[ManifestRow], decode: DecodeS
                 yield _result(feed.row, started, status="failed", error=feed.error)
             else:
                 yield _result(feed.row, started, duration_s=hierarchy.duration_s, frames=feed.frames,
-                              events=hierarchy.to_rows())
+                              scores=hierarchy.scores, events=hierarchy.to_rows())
 
 
 def segment_rows(model: StreamerModel, rows: Sequence[ManifestRow | Mapping], decode: DecodeSettings,

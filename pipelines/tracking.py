@@ -38,7 +38,8 @@ def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _experiment_id(mlflow, name: str, uri: str) -> str:
+def experiment_id(mlflow, name: str, uri: str) -> str:
+    """The experiment's id, created if new (on sqlite, with its artifacts in a folder beside the db)."""
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
@@ -56,8 +57,7 @@ def tracked_run(experiment: str, run_name: str, uri: str | None = None,
 
     resolved = tracking_uri(uri)
     mlflow.set_tracking_uri(resolved)
-    experiment_id = _experiment_id(mlflow, experiment, resolved)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags or {}) as run:
+    with mlflow.start_run(experiment_id=experiment_id(mlflow, experiment, resolved), run_name=run_name, tags=tags or {}) as run:
         if params:
             mlflow.log_params({k: str(v)[:500] for k, v in flatten(params).items()})
         yield run

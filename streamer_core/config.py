@@ -32,10 +32,14 @@ class ModelConfig:
     buffer_size: int = 20
     force_fixed_buffer: bool = True
     loss: str = "cosine"  # "cosine" or "mse"
-    demarcation: str = "average"  # "average", "fixed" or "accum"
+    demarcation: str = "average"  # "average", "fixed", "accum" or "peaks" (see streamer_core.demarcation)
     window_size: int = 50
     modifier: float = 1.0
     threshold: float = 0.5  # for "fixed" (similarity or error) and "accum" (accumulated error)
+    z_threshold: float = 2.0  # for "peaks": standard deviations above the window's mean score step
+    min_event: int = 1  # inputs an event needs before demarcation may end it (1: the paper)
+    escalate: float = 0.0  # a cut whose score step is this many times the mean step of the level's
+    #                        earlier cuts also ends the event above (0: off, the paper)
     init_layers: int = 1
     max_layers: int = 3
     evolve_every: int = 50_000
@@ -95,8 +99,16 @@ class Config:
         return cfg
 
 
+# Not in the paper: cut at unusual steps of the prediction score, events of at least 2 s at 0.5 s
+# snippets, and cuts twice as sharp as the level's earlier ones end the event above too
+# (benchmarks/quality.py measures them; see the README's quality table).
+IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "escalate": 2.0}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
+    # the recommended one: the published networks, the improved demarcation, and a new level every
+    # 100 top-level inputs (paper: 50,000) so that minutes of footage already grow the full hierarchy
+    "default": {"model": {**IMPROVED_DEMARCATION, "evolve_every": 100}},
     "tiny": {
         "model": {"image_size": 32, "embed_dim": 32, "encoder_channels": [4, 8, 16],
                   "temporal_heads": 2, "predictor_heads": 2, "buffer_size": 8,
@@ -105,11 +117,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "data": {"chunk_frames": 32},
     },
 }
+# the tiny networks with the paper's working set and window and the improved demarcation
+PRESETS["tiny-default"] = {**PRESETS["tiny"],
+                           "model": {**PRESETS["tiny"]["model"], "buffer_size": 20, "window_size": 50,
+                                     **IMPROVED_DEMARCATION}}
 
 _CHOICES = {
     "model.input_kind": ("frames", "features"),
     "model.loss": ("cosine", "mse"),
-    "model.demarcation": ("average", "fixed", "accum"),
+    "model.demarcation": ("average", "fixed", "accum", "peaks"),
     "train.placement": ("PACK", "SPREAD"),
 }
 
@@ -172,7 +188,8 @@ def _check_ranges(cfg: Config) -> None:
     m, l = cfg.model, cfg.learn
     rules = [
         ("model.embed_dim", m.embed_dim >= 1), ("model.buffer_size", m.buffer_size >= 1),
-        ("model.window_size", m.window_size >= 1), ("model.max_layers", m.max_layers >= 1),
+        ("model.window_size", m.window_size >= 1), ("model.min_event", m.min_event >= 1),
+        ("model.z_threshold", m.z_threshold > 0), ("model.escalate", m.escalate >= 0), ("model.max_layers", m.max_layers >= 1),
         ("model.init_layers", 1 <= m.init_layers <= m.max_layers),
         ("model.evolve_every", m.evolve_every >= 1), ("model.snippet_size", m.snippet_size > 0),
         ("model.temporal_heads", m.embed_dim % max(m.temporal_heads, 1) == 0 and m.temporal_heads >= 1),

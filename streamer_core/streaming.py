@@ -68,7 +68,8 @@ class Streamer:
     def new_stream(self, video_id: str) -> StreamState:
         c = self.cfg
         levels = [LevelState(WorkingSet(c.buffer_size),
-                             Demarcation(c.demarcation, c.loss == "mse", c.window_size, c.modifier, c.threshold))
+                             Demarcation(c.demarcation, c.loss == "mse", c.window_size, c.modifier, c.threshold,
+                                         c.z_threshold, c.min_event))
                   for _ in range(c.max_layers)]
         return StreamState(video_id, levels)
 
@@ -120,33 +121,40 @@ class Streamer:
         if self.learner is not None:
             self.learner.end_sample(streams)
 
-    def _advance(self, level: int, streams: list[StreamState], targets: torch.Tensor, items: list[Any]) -> None:
+    def _advance(self, level: int, streams: list[StreamState], targets: torch.Tensor, items: list[Any],
+                 hard: list[bool] | None = None) -> None:
         """One input for `level` in each stream: score the prediction made for it, cut an event
-        where demarcation says so (sending the representation up), store it, predict again."""
+        where demarcation says so (sending the representation up), store it, predict again.
+        `hard[i]`: stream i's input comes from a cut below whose strength reached `escalate`,
+        which ends this level's event too (not in the paper; off when escalate is 0)."""
         states = [s.levels[level] for s in streams]
         scores, errors = self._score(level, streams, targets)
         if self.learner is not None and level == int(self.model.active_levels) - 1:
             for _ in streams:
                 self.model.count_top_input()
-        up_streams, up_inputs = [], []
-        for stream, state, score in zip(streams, states, scores):
+        escalate = self.cfg.escalate
+        up_streams, up_inputs, up_hard = [], [], []
+        for k, (stream, state, score) in enumerate(zip(streams, states, scores)):
             forced = self.cfg.force_fixed_buffer and state.working_set.full
             decided = state.demarcation.decide(score) if score is not None else False
             if score is not None:
                 state.scores.append(score)
-            if not (decided or forced):
+            escalated = hard is not None and hard[k] and len(state.working_set) > 0  # an event to end
+            if not (decided or forced or escalated):
                 continue
+            state.demarcation.mark_boundary()
             z = self._current_z(stream, level).detach()
             state.boundaries.append(stream.samples_seen * self.cfg.snippet_size)
             state.embeddings.append(z.float().cpu().numpy())
             if level + 1 < int(self.model.active_levels):
                 up_streams.append(stream)
                 up_inputs.append(z)
+                up_hard.append(escalate > 0 and score is not None and state.demarcation.strength >= escalate)
             released = state.working_set.clear()
             if self.learner is not None:
                 self.learner.release(released)
         if up_streams:
-            self._advance(level + 1, up_streams, torch.stack(up_inputs), list(up_inputs))
+            self._advance(level + 1, up_streams, torch.stack(up_inputs), list(up_inputs), up_hard)
         for stream, state, item, error in zip(streams, states, items, errors):
             _, evicted = state.working_set.add(item, error)
             if self.learner is not None:

@@ -40,6 +40,36 @@ def test_fixed_and_accum_demarcation():
     assert not accum.decide(5.0)
 
 
+def test_peaks_demarcation_cuts_at_unusual_steps_of_the_score():
+    peaks = Demarcation("peaks", worse_is_higher=False, window_size=50, z_threshold=2.0)
+    level = [0.80, 0.81, 0.80, 0.81, 0.80, 0.81]
+    assert [peaks.decide(s) for s in level] == [False] * 6  # noise: steps of 0.01
+    assert peaks.decide(0.90)  # a new level of similarity: one step of 0.09
+    assert not peaks.decide(0.90) and not peaks.decide(0.91)
+    assert peaks.decide(0.60)  # a spike of error cuts too (a step either way)
+    spike = Demarcation("peaks", worse_is_higher=True, window_size=50, z_threshold=2.0, min_event=3)
+    for e in [1.0, 1.1, 1.0, 1.1, 1.0]:
+        spike.decide(e)
+    assert spike.decide(3.0)
+    spike.mark_boundary()
+    assert not spike.decide(1.0) and not spike.decide(3.0)  # held back: the event has 1, then 2 inputs
+    assert spike.decide(9.0)  # 3 inputs: a cut may happen again (a step well above the last ones)
+
+
+def test_cut_strength_rates_a_cut_against_the_levels_earlier_cuts():
+    d = Demarcation("peaks", worse_is_higher=False, window_size=50)
+    for score in [0.8, 0.8, 0.7]:  # event mean 0.8, then a shift of 0.1
+        d.decide(score)
+    d.mark_boundary()
+    assert d.strength == 0.0  # no earlier cut to compare with
+    for score in [0.7, 0.7, 0.4]:  # shift of 0.3 from the event's mean 0.7: 3x the earlier cut
+        d.decide(score)
+    d.mark_boundary()
+    assert d.strength == pytest.approx(3.0)
+    d.reset()
+    assert d.strength == 0.0 and not d.window and not d.cut_steps
+
+
 def test_hgn_group_weights_for_alpha_3():
     assert reach_weights(0, 1, 3) == [1.0]
     w = reach_weights(0, 3, 3)  # groups {0}, {1}, {2}: 1, 1/3, 1/9 over 13/9

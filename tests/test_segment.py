@@ -43,7 +43,11 @@ def test_bad_files_fail_alone_and_the_rest_is_complete(local_model):
     assert len(good) == 3
     for r in good:
         assert r.frames == int(r.duration_s / 0.5 + 1e-6) and check_events(r.events, r.duration_s) == 3
+        cuts = [sum(e["level"] == level for e in r.events) - 1 for level in range(3)]  # inputs sent up
+        assert [len(s) for s in r.scores] == [r.frames - 1, max(cuts[0] - 1, 0), max(cuts[1] - 1, 0)]
     tables = split_batch(to_batch(out, "r1", loaded.version))
+    stored = tables["videos"].column("scores").to_pylist()  # float32 copies of every level's scores
+    assert [[len(level) for level in s] for s in stored] == [[len(level) for level in r.scores] for r in out]
     assert tables["videos"].num_rows == 5 and tables["events"].num_rows == sum(len(r.events) for r in good)
     assert set(tables["events"].column("run_id").to_pylist()) == {"r1"}
 
