@@ -93,7 +93,7 @@ def scores(summary, corpus: str, speeds: dict) -> list[dict]:
         out.append({"corpus": corpus, "method": method, "truth_level": int(truth_level),
                     "f1_1s": [round(v, 3) for v in levels["f1_1s"]], "mof": [round(v, 3) for v in levels["mof"]],
                     "events": [round(v, 1) for v in levels["pred_events"]],
-                    "truth_segments": round(float(best["truth_segments"]), 1),
+                    "truth_segments": round(float(levels["truth_segments"].iloc[0]), 1),
                     "best_f1_1s": round(float(best["f1_1s"]), 3), "best_mof": round(float(best["mof"]), 3),
                     **speeds.get(method, {})})
     return out

@@ -1,6 +1,6 @@
 """Train STREAMER over a corpus with Ray Train workers; see pipelines/train.py for the stages.
 
-    python jobs/train.py [--input s3://bucket/prefix | DIR] [--preset tiny|paper] [--config FILE]
+    python jobs/train.py [--input s3://bucket/prefix | DIR] [--preset tiny|default|paper] [--config FILE]
         [--set section.key=value ...] [--workers N] [--checkpoint-dir URI] [--max-videos N]
         [--tracking-uri URI] [--resume [RUN]]
     ray job submit --address http://HEAD:8265 --working-dir . -- python jobs/train.py ...
@@ -19,12 +19,14 @@ import sys
 
 from pipelines.train import TrainInputError, TrainOptions, train
 from streamer_core import ConfigError, load_config
+from streamer_core.config import PRESETS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--input", help="corpus: s3://bucket/prefix or a folder (default: the sample corpus)")
-    p.add_argument("--preset", default="tiny", help="tiny (default) or paper")
+    p.add_argument("--preset", default="tiny", choices=sorted(PRESETS),
+                   help="tiny (the default, for a quick look), default (recommended), paper (as published)")
     p.add_argument("--config", help="YAML/JSON file of config sections, over the preset")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="config override, repeatable (e.g. learn.average_every=50)")

@@ -57,7 +57,8 @@ def tracked_run(experiment: str, run_name: str, uri: str | None = None,
 
     resolved = tracking_uri(uri)
     mlflow.set_tracking_uri(resolved)
-    with mlflow.start_run(experiment_id=experiment_id(mlflow, experiment, resolved), run_name=run_name, tags=tags or {}) as run:
+    with mlflow.start_run(experiment_id=experiment_id(mlflow, experiment, resolved), run_name=run_name,
+                          tags=tags or {}) as run:
         if params:
             mlflow.log_params({k: str(v)[:500] for k, v in flatten(params).items()})
         yield run

@@ -189,7 +189,8 @@ def _check_ranges(cfg: Config) -> None:
     rules = [
         ("model.embed_dim", m.embed_dim >= 1), ("model.buffer_size", m.buffer_size >= 1),
         ("model.window_size", m.window_size >= 1), ("model.min_event", m.min_event >= 1),
-        ("model.z_threshold", m.z_threshold > 0), ("model.escalate", m.escalate >= 0), ("model.max_layers", m.max_layers >= 1),
+        ("model.z_threshold", m.z_threshold > 0), ("model.escalate", m.escalate >= 0),
+        ("model.max_layers", m.max_layers >= 1),
         ("model.init_layers", 1 <= m.init_layers <= m.max_layers),
         ("model.evolve_every", m.evolve_every >= 1), ("model.snippet_size", m.snippet_size > 0),
         ("model.temporal_heads", m.embed_dim % max(m.temporal_heads, 1) == 0 and m.temporal_heads >= 1),
