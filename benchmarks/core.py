@@ -43,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = load_config(args.preset, overrides=args.overrides + ([f"learn.fast_path=false"] if args.plain else []))
+    cfg = load_config(args.preset, overrides=args.overrides + (["learn.fast_path=false"] if args.plain else []))
     videos = args.videos or (1 if args.mode == "train" else 4)
     torch.manual_seed(cfg.learn.seed)
     model = StreamerModel(cfg.model).to(args.device)

@@ -126,8 +126,8 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="PRESET:SECTION.KEY=VALUE",
                    help="override for one preset or label (e.g. default:model.z_threshold=2.5)")
     args = p.parse_args()
-    presets = dict(item.partition("=")[::2] for item in args.presets.split(","))  # label -> preset
-    presets = {label: preset or label for label, preset in presets.items()}
+    presets = {label: preset or label  # label -> preset
+               for label, _, preset in (item.partition("=") for item in args.presets.split(","))}
     overrides = {label: [o.split(":", 1)[1] for o in args.set if o.split(":", 1)[0] == label] for label in presets}
     rows, cache = [], {}
     for corpus in args.corpora.split(","):

@@ -15,9 +15,6 @@ with an untrained model of the preset (speed does not depend on the weights; set
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +27,7 @@ from pipelines.segment import SegmentOptions, segment
 from streamer_core import StreamerModel, load_config
 from streamer_core.config import InferenceConfig
 
-from bench_corpus import job_parser, write_bench_corpus  # beside this script
+from bench_jobs import bench_folder, job_parser, model_alone  # beside this script
 
 
 def _rates(frames: float, video_s: float, seconds: float) -> dict:
@@ -58,14 +55,6 @@ def run_job(args, folder: Path) -> tuple[dict, list[dict]]:
     return job, videos
 
 
-def run_model_alone(args, frames_per_video: int) -> dict:
-    command = [sys.executable, str(Path(__file__).with_name("core.py")), "--preset", args.preset, "--mode", "infer",
-               "--frames", str(frames_per_video), "--videos", str(args.batch_videos), "--threads", str(args.actors),
-               *[f"--set={o}" for o in args.overrides]]
-    line = subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    return json.loads(line)
-
-
 def run_scenedetect(videos: list[dict]) -> dict:
     started = time.perf_counter()
     for v in videos:
@@ -79,19 +68,17 @@ def main() -> None:
     p.add_argument("--batch-videos", type=int, default=4)
     p.add_argument("--actors", type=int, default=1)
     args = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-segment-") as tmp:
-        folder = Path(tmp)
-        write_bench_corpus(folder / "corpus", args)
+    with bench_folder(args, "segment") as folder:
         job, videos = run_job(args, folder)
         frames = sum(v["frames"] for v in videos)
-        alone = run_model_alone(args, round(frames / len(videos)))
+        alone = model_alone(args, "infer", round(frames / len(videos)), args.batch_videos, args.actors)
         snippet = load_config(args.preset, overrides=args.overrides).model.snippet_size
-        model_alone = {"frames_per_s": alone["frames_per_s"],
+        alone_rates = {"frames_per_s": alone["frames_per_s"],
                        "video_s_per_s": round(alone["frames_per_s"] * snippet, 2), "threads": alone["threads"]}
         print(json.dumps({
             "preset": args.preset, "videos": len(videos), "frames": frames,
             "video_seconds": round(sum(v["duration_s"] for v in videos), 1),
-            "batch_videos": args.batch_videos, "actors": args.actors, "job": job, "model_alone": model_alone,
+            "batch_videos": args.batch_videos, "actors": args.actors, "job": job, "model_alone": alone_rates,
             "ratio_steady": round(job["steady_state"]["frames_per_s"] / alone["frames_per_s"], 3),
             "ratio_end_to_end": round(job["end_to_end"]["frames_per_s"] / alone["frames_per_s"], 3),
             "goal": 0.8, "scenedetect": run_scenedetect(videos)}))

@@ -14,9 +14,6 @@ local Ray cluster. Reported, as one JSON line:
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 from pipelines import storage
@@ -25,7 +22,7 @@ from pipelines.train import TrainOptions, train
 from pipelines.train_state import RunRecord
 from streamer_core import load_config
 
-from bench_corpus import job_parser, write_bench_corpus  # beside this script
+from bench_jobs import bench_folder, job_parser, model_alone  # beside this script
 
 
 def run_job(args, folder: Path) -> dict:
@@ -41,23 +38,15 @@ def run_job(args, folder: Path) -> dict:
             "steady_state": {"seconds": round(steady_s, 3), "frames_per_s": round(summary.frames / steady_s, 2)}}
 
 
-def run_model_alone(args, frames_per_video: int, videos_per_worker: int) -> dict:
-    command = [sys.executable, str(Path(__file__).with_name("core.py")), "--preset", args.preset, "--mode", "train",
-               "--frames", str(frames_per_video), "--videos", str(videos_per_worker),
-               "--threads", str(args.cpus_per_worker), *[f"--set={o}" for o in args.overrides]]
-    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
-
-
 def main() -> None:
     p = job_parser(__doc__, videos=4, min_duration=20.0, max_duration=30.0)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--cpus-per-worker", type=int, default=2)
     args = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
-        folder = Path(tmp)
-        write_bench_corpus(folder / "corpus", args)
+    with bench_folder(args, "train") as folder:
         job = run_job(args, folder)
-    alone = run_model_alone(args, round(job["frames"] / job["videos"]), max(1, job["videos"] // args.workers))
+    alone = model_alone(args, "train", round(job["frames"] / job["videos"]), max(1, job["videos"] // args.workers),
+                        args.cpus_per_worker)
     ideal = alone["frames_per_s"] * args.workers
     print(json.dumps({"preset": args.preset, "workers": args.workers, "cpus_per_worker": args.cpus_per_worker,
                       "job": job, "model_alone": {k: alone[k] for k in ("frames_per_s", "threads", "peak_rss_mb")},

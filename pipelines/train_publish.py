@@ -66,11 +66,3 @@ def publish(checkpoint, run_dir: str, checkpoint_dir: str, mlflow_run_id: str,
                {"run_name": record.run_name, "model": model_uri, "mlflow_run_id": mlflow_run_id,
                 "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, s3)
     return Published(model_uri, record)
-
-
-def latest_model(checkpoint_dir: str, s3: S3Settings | None = None) -> str:
-    """URI of the model.pt of the last finished training run in `checkpoint_dir`."""
-    try:
-        return read_json(storage.join(checkpoint_dir, LATEST_FILE), s3)["model"]
-    except (OSError, KeyError, ValueError) as exc:
-        raise FileNotFoundError(f"no finished training run in {checkpoint_dir}: {exc}") from None

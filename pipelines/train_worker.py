@@ -118,6 +118,7 @@ class Worker:
         self.sync = Synchronizer(self.model, rank, world, self.cfg.train.checkpoint_every * world,
                                  self._cut, self.control)
         self.record = RunRecord(plan.run_name)
+        self.node = ray.util.get_node_ip_address()  # recorded at each cut: which node each rank ran on
         m = self.cfg.model
         self.settings = DecodeSettings(m.snippet_size, m.image_size, self.cfg.data.chunk_frames)
         self.learned = 0  # videos learned in this attempt (for the crash hook)
@@ -202,8 +203,7 @@ class Worker:
         p.loss_sum = [a - b for a, b in zip(self.learner.loss_sum, self._loss_base[0])]
         p.loss_count = [a - b for a, b in zip(self.learner.loss_count, self._loss_base[1])]
         parts: list[Any] = [None] * self.world
-        node = ray.util.get_node_ip_address()
-        dist.all_gather_object(parts, (p, weights_digest(self.model), node), group=self.control)
+        dist.all_gather_object(parts, (p, weights_digest(self.model), self.node), group=self.control)
         self.record.videos += [v for part, _, _ in parts for v in part.videos]
         self.record.digests = [digest for _, digest, _ in parts]
         self.record.nodes = [node for _, _, node in parts]

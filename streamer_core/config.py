@@ -38,7 +38,7 @@ class ModelConfig:
     threshold: float = 0.5  # for "fixed" (similarity or error) and "accum" (accumulated error)
     z_threshold: float = 2.0  # for "peaks": standard deviations above the window's mean score step
     min_event: int = 1  # inputs an event needs before demarcation may end it (1: the paper)
-    escalate: float = 0.0  # a cut whose score step is this many times the mean step of the level's
+    escalate: float = 0.0  # a cut whose score shift is this many times the mean shift of the level's
     #                        earlier cuts also ends the event above (0: off, the paper)
     init_layers: int = 1
     max_layers: int = 3

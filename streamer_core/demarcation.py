@@ -12,8 +12,9 @@ change in the content, a model that adapts shows a spike of error and one that h
 adapt yet a new level of error; both are one large step. "average" instead fires on every dip
 below the mean, about every other input on a noisy score, so the real changes drown.
 `min_event` (not in the paper; 1 = off) holds a cut back until the event has that many inputs.
-`strength` (the step at the last cut over the mean step at this level's previous cuts) tells the
-level above how hard a cut was (see `escalate` in streamer_core.streaming)."""
+`strength` (the shift at the last cut, |score - the mean score of the event it ends|, over the mean
+shift at this level's previous cuts) tells the level above how hard a cut was (see `escalate` in
+streamer_core.streaming)."""
 from __future__ import annotations
 
 import math
@@ -32,18 +33,18 @@ class Demarcation:
     min_event: int = 1
     window: deque = field(default_factory=deque)  # the last scores
     steps: deque = field(default_factory=deque)  # |score - previous score| of the last inputs
-    cut_steps: deque = field(default_factory=deque)  # the shift at each of the last cuts
+    cut_shifts: deque = field(default_factory=deque)  # the shift at each of the last cuts
     event_sum: float = 0.0  # scores of the current event before the last input, and their count
     event_count: int = 0
     shift: float = 0.0  # |last score - the mean score of the event before it|
     accumulated: float = 0.0
     since_cut: int = 0  # inputs since the last boundary of this level
-    strength: float = 0.0  # the last cut's step over the mean step of the cuts before it
+    strength: float = 0.0  # the last cut's shift over the mean shift of the cuts before it
 
     def __post_init__(self) -> None:
         self.window = deque(maxlen=self.window_size)
         self.steps = deque(maxlen=self.window_size)
-        self.cut_steps = deque(maxlen=self.window_size)
+        self.cut_shifts = deque(maxlen=self.window_size)
 
     def _worse(self, score: float, reference: float) -> bool:
         return score > reference if self.worse_is_higher else score < reference
@@ -59,6 +60,7 @@ class Demarcation:
     def decide(self, score: float) -> bool:
         """Returns True when `score` ends an event; the first score of a video never does."""
         self.since_cut += 1
+        ready = self.since_cut >= self.min_event
         step = abs(score - self.window[-1]) if self.window else 0.0
         self.shift = abs(score - self.event_sum / self.event_count) if self.event_count else 0.0
         self.event_sum, self.event_count = self.event_sum + score, self.event_count + 1
@@ -70,25 +72,25 @@ class Demarcation:
             boundary = self._step_surprise(step) > self.z_threshold
         else:
             self.accumulated += score if self.worse_is_higher else 1.0 - score
-            boundary = bool(self.window) and self.accumulated > self.threshold and self.since_cut >= self.min_event
+            boundary = bool(self.window) and self.accumulated > self.threshold and ready
             if boundary:
                 self.accumulated = 0.0
         if self.window:
             self.steps.append(step)
         self.window.append(score)
-        return boundary and self.since_cut >= self.min_event
+        return boundary and ready
 
     def mark_boundary(self) -> None:
         """The level ended an event here (decided here, or forced by a full working set or from
-        below): restarts the event's input count and rates the cut's step against earlier cuts."""
+        below): restarts the event's input count and rates the cut's shift against earlier cuts."""
         self.since_cut = 0
-        mean = sum(self.cut_steps) / len(self.cut_steps) if self.cut_steps else 0.0
+        mean = sum(self.cut_shifts) / len(self.cut_shifts) if self.cut_shifts else 0.0
         self.strength = self.shift / mean if mean > 0 else 0.0
-        self.cut_steps.append(self.shift)
+        self.cut_shifts.append(self.shift)
         self.event_sum, self.event_count = (self.window[-1], 1) if self.window else (0.0, 0)
 
     def reset(self) -> None:
-        for history in (self.window, self.steps, self.cut_steps):
+        for history in (self.window, self.steps, self.cut_shifts):
             history.clear()
         self.accumulated = self.strength = self.shift = self.event_sum = 0.0
         self.event_count = 0

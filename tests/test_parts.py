@@ -67,7 +67,7 @@ def test_cut_strength_rates_a_cut_against_the_levels_earlier_cuts():
     d.mark_boundary()
     assert d.strength == pytest.approx(3.0)
     d.reset()
-    assert d.strength == 0.0 and not d.window and not d.cut_steps
+    assert d.strength == 0.0 and not d.window and not d.cut_shifts
 
 
 def test_hgn_group_weights_for_alpha_3():
