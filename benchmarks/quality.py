@@ -14,6 +14,7 @@ table of the means over corpora, the README's.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -41,8 +42,7 @@ CORPORA = {
 def corpus_folder(name: str, videos: int) -> Path:
     folder = state_dir() / "quality" / f"{name}-{videos}"
     if not (folder / TRUTH_FILE).exists():
-        options = CORPORA[name]
-        write_corpus(folder, CorpusOptions(**{**options.__dict__, "videos": videos}))
+        write_corpus(folder, dataclasses.replace(CORPORA[name], videos=videos))
     return folder
 
 
