@@ -119,6 +119,7 @@ class Synchronizer:
         with torch.no_grad():
             for tensor in self.model.state_dict().values():
                 dist.broadcast(tensor, src)
+                torch.autograd.graph.increment_version(tensor)  # written behind autograd's back
 
     def _gather(self, mine: Status) -> list[Status]:
         row = torch.tensor([int(v) for v in astuple(mine)], dtype=torch.int64)

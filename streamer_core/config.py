@@ -44,6 +44,8 @@ class ModelConfig:
     max_layers: int = 3
     evolve_every: int = 50_000
     snippet_size: float = 0.5  # seconds between samples
+    precision: str = "float32"  # "bfloat16": linear maps and convolutions in bfloat16 over float32
+    #                             weights, gradients and optimiser state (mixed precision; not in the paper)
 
 
 @dataclass
@@ -54,6 +56,7 @@ class LearnConfig:
     optimize_every: int = 100
     average_every: int = 100
     fast_path: bool = True
+    encode_batch: int = 8  # fast path: frames encoded (and pushed back through the encoder) together
     seed: int = 0
 
 
@@ -126,6 +129,7 @@ _CHOICES = {
     "model.input_kind": ("frames", "features"),
     "model.loss": ("cosine", "mse"),
     "model.demarcation": ("average", "fixed", "accum", "peaks"),
+    "model.precision": ("float32", "bfloat16"),
     "train.placement": ("PACK", "SPREAD"),
 }
 
@@ -200,7 +204,7 @@ def _check_ranges(cfg: Config) -> None:
          and m.image_size % 2 ** len(m.encoder_channels) == 0),
         ("model.feature_dim", m.input_kind == "frames" or m.feature_dim >= 1),
         ("learn.lr", l.lr > 0), ("learn.alpha", l.alpha >= 1),
-        ("learn.optimize_every", l.optimize_every >= 1), ("learn.average_every", l.average_every >= 1),
+        ("learn.optimize_every", l.optimize_every >= 1), ("learn.encode_batch", l.encode_batch >= 1), ("learn.average_every", l.average_every >= 1),
         ("data.chunk_frames", cfg.data.chunk_frames >= 1), ("data.max_videos", cfg.data.max_videos >= 0),
         ("train.workers", cfg.train.workers >= 1), ("train.checkpoint_every", cfg.train.checkpoint_every >= 1),
         ("train.max_failures", cfg.train.max_failures >= 0),

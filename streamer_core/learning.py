@@ -7,22 +7,26 @@ by its timescale (samples since that level's previous input); at a step every mo
 is divided by the timescale it accumulated. The optimisers step once the top level has produced
 `optimize_every` losses.
 
-Fast path: level 0 keeps, for each frame in its working set, the encoder output as a graph plus a
-detached leaf; the per-sample losses accumulate gradients on the leaves only, and the encoder's
-backward runs once per frame when the frame leaves the working set or before a step. Same
-gradients as re-encoding the working set at every sample (the plain path), a fraction of the work.
+Fast path: each frame is encoded once per parameter version, without a graph, into a leaf on
+which the per-sample losses accumulate gradient; when the frame can no longer be reached (it left
+every working set, or a step is due) the encoder runs again with a graph over a batch of such
+frames and takes their gradient in one backward. Same gradients as re-encoding the working set at
+every sample (the plain path), a fraction of the work. Frames are encoded `encode_batch` at a time
+ahead of use and pushed back in batches at least as large: at batch one the encoder's convolutions
+and its 65536x1024 projection run at half their batched speed per frame. Frames encoded ahead but
+not used before a step are encoded again with the new parameters.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from streamer_core.config import LearnConfig
 from streamer_core.hierarchy import Hierarchy
 from streamer_core.model import StreamerModel
-from streamer_core.networks import settle_deferred
+from streamer_core.layers import settle_deferred
 
 if TYPE_CHECKING:
     from streamer_core.streaming import StreamSource, StreamState
@@ -31,8 +35,7 @@ if TYPE_CHECKING:
 @dataclass
 class EncodedFrame:
     frame: torch.Tensor  # [3, H, W] or [F]
-    graph: torch.Tensor  # [D] encoder output, attached to the encoder's graph
-    leaf: torch.Tensor  # [D] detached copy on which losses accumulate gradient
+    leaf: torch.Tensor  # [D] encoder output (no graph) on which losses accumulate gradient
 
 
 class _ScaleGrad(torch.autograd.Function):
@@ -58,22 +61,24 @@ class Learner:
     def __init__(self, model: StreamerModel, cfg: LearnConfig):
         self.model, self.cfg = model, cfg
         f_modules, p_modules = model.level_modules()
-        self.f_optimizers = [torch.optim.Adam(m.parameters(), lr=cfg.lr) for m in f_modules]
-        self.p_optimizers = [torch.optim.Adam(m.parameters(), lr=cfg.lr) for m in p_modules]
+        # fused: one pass over each parameter instead of one per Adam term (~8x faster on CPU)
+        self.f_optimizers = [torch.optim.Adam(m.parameters(), lr=cfg.lr, fused=True) for m in f_modules]
+        self.p_optimizers = [torch.optim.Adam(m.parameters(), lr=cfg.lr, fused=True) for m in p_modules]
         n = model.cfg.max_layers
         self.f_weight, self.p_weight, self.losses = [0.0] * n, [0.0] * n, [0] * n
         self.pending: list[torch.Tensor] = []
-        self.departed: list[EncodedFrame] = []
+        self.departed: list[EncodedFrame] = []  # left a working set; a live prediction may still reach them
+        self.owed: list[EncodedFrame] = []  # no longer reachable; their gradient waits for a full batch
         self.steps = 0
         self.loss_sum, self.loss_count = [0.0] * n, [0] * n
-        self.on_step: list[Callable[[int], None]] = []
 
     # ---- used by the Streamer ---------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> list[Any]:
         if not self.cfg.fast_path:
             return list(x)
-        graph = self.model.encoder(x)  # [B, D]
-        return [EncodedFrame(f, g, g.detach().requires_grad_()) for f, g in zip(x, graph)]
+        with torch.no_grad():
+            encoded = self.model.encoder(x)  # [B, D]
+        return [EncodedFrame(f, e.requires_grad_()) for f, e in zip(x, encoded)]
 
     def embed(self, items: list[Any]) -> torch.Tensor:
         if not self.cfg.fast_path:
@@ -88,7 +93,8 @@ class Learner:
     def _push_to_encoder(self, items: list[Any]) -> None:
         held = [i for i in items if isinstance(i, EncodedFrame) and i.leaf.grad is not None]
         if held:
-            torch.autograd.backward([i.graph for i in held], [i.leaf.grad for i in held])
+            encoded = self.model.encoder(torch.stack([i.frame for i in held]))  # [N, D], with a graph
+            encoded.backward(torch.stack([i.leaf.grad for i in held]))
             for item in held:
                 item.leaf.grad = None
 
@@ -106,17 +112,20 @@ class Learner:
         self.loss_sum[level] += float(loss.detach().sum())
         self.loss_count[level] += len(scales)
 
-    def flush(self, streams: list["StreamState"]) -> None:
-        """Backpropagates this sample's losses, then pushes through the encoder the gradient of
-        departed frames that no live representation or prediction can reach any more (a level's
-        prediction may hold a frame for as long as that level waits for its next input)."""
+    def flush(self, streams: list["StreamState"], everything: bool = False) -> None:
+        """Backpropagates this sample's losses; departed frames that no live representation or
+        prediction can reach any more (a level's prediction may hold a frame for as long as that
+        level waits for its next input) owe their gradient to the encoder, paid a batch at a time
+        (`everything`: all of it now, at the end of a video)."""
         if self.pending:
             torch.stack(self.pending).sum().backward(retain_graph=True)
             self.pending = []
         live = {id(item) for stream in streams for state in stream.levels for item in state.reachable()}
-        done = [item for item in self.departed if id(item) not in live]
+        self.owed += [item for item in self.departed if id(item) not in live]
         self.departed = [item for item in self.departed if id(item) in live]
-        self._push_to_encoder(done)
+        if everything or len(self.owed) >= self.cfg.encode_batch:
+            self._push_to_encoder(self.owed)
+            self.owed = []
 
     def end_sample(self, streams: list["StreamState"]) -> None:
         self.flush(streams)
@@ -131,8 +140,8 @@ class Learner:
         for stream in streams:
             for state in stream.levels:
                 state.forget()
-        self._push_to_encoder(self.departed + [i for s in streams for i in s.levels[0].working_set.items])
-        self.departed = []
+        self._push_to_encoder(self.owed + self.departed + [i for s in streams for i in s.levels[0].working_set.items])
+        self.departed, self.owed = [], []
         settle_deferred(self.model)
         groups = [(self.f_optimizers, self.f_weight), (self.p_optimizers, self.p_weight)]
         for optimizers, weights in groups:
@@ -142,6 +151,9 @@ class Learner:
                         if p.grad is not None and weight > 0:
                             p.grad /= weight
                 optimizer.step()
+                # fused Adam writes in place without telling autograd; the version tells the
+                # low-precision weight copies (streamer_core.layers) that the weights moved
+                torch.autograd.graph.increment_version([p for g in optimizer.param_groups for p in g["params"]])
                 optimizer.zero_grad(set_to_none=True)
         n = self.model.cfg.max_layers
         self.f_weight, self.p_weight, self.losses = [0.0] * n, [0.0] * n, [0] * n
@@ -150,16 +162,25 @@ class Learner:
             items = stream.levels[0].working_set.items
             if self.cfg.fast_path and items:
                 items[:] = self.encode(torch.stack([i.frame for i in items]))
-        for callback in self.on_step:
-            callback(self.steps)
 
     # ---- convenience and persistence --------------------------------------------------------
     def learn(self, source: "StreamSource") -> Hierarchy:
         """Learns from one video's stream, in order, and returns the hierarchy it cut."""
-        from streamer_core.streaming import Streamer
+        from streamer_core.streaming import Streamer, model_inputs
 
         self.model.train()
-        return next(iter(Streamer(self.model, self).run([source])))
+        streamer = Streamer(self.model, self)
+        stream = streamer.new_stream(source.video_id)
+        for window in model_inputs(source.chunks, self.cfg.encode_batch, self.model):
+            while len(window):
+                steps, used = self.steps, 0
+                for x, item in zip(window, self.encode(window)):
+                    streamer.step([stream], x[None], [item])
+                    used += 1
+                    if self.steps != steps:
+                        break  # new parameters: the rest of the window is encoded again
+                window = window[used:]
+        return streamer.finish(stream, source.duration_s)
 
     def state_dict(self) -> dict[str, Any]:
         settle_deferred(self.model)

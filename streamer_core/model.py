@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 
 from streamer_core.config import ModelConfig
+from streamer_core.layers import use_precision
 from streamer_core.networks import HierarchicalPredictor, TemporalEncoder, make_input_codec
 
 CHECKPOINT_FORMAT = 1
@@ -29,6 +30,7 @@ class StreamerModel(nn.Module):
         self.predictors = nn.ModuleList(HierarchicalPredictor(cfg) for _ in range(cfg.max_layers))
         self.register_buffer("active_levels", torch.tensor(cfg.init_layers))
         self.register_buffer("top_inputs", torch.tensor(0))  # inputs to the top level since it was stacked
+        use_precision(self, cfg.precision)
 
     @property
     def device(self) -> torch.device:
@@ -91,7 +93,7 @@ class StreamerModel(nn.Module):
         payload = self.read_checkpoint(source)
         theirs = payload["model_config"]
         for key, value in dataclasses.asdict(self.cfg).items():
-            if theirs.get(key) != value:
+            if key != "precision" and theirs.get(key) != value:  # the weights are the same either way
                 raise CheckpointError(f"checkpoint has model.{key}={theirs.get(key)!r}, this model has {value!r}")
         self.load_state_dict(payload["state"])
         return payload

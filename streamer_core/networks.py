@@ -10,76 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from streamer_core.config import ModelConfig
-
-
-class _StashedWeightGrad(torch.autograd.Function):
-    """Linear whose weight gradient is not formed per backward call: the (input, output-gradient)
-    rows are stashed on the owning module and turned into one matrix product by `settle`."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, owner: "Deferred"):
-        ctx.save_for_backward(x, weight)
-        ctx.owner = owner
-        return F.linear(x, weight, bias)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        x, weight = ctx.saved_tensors
-        rows = grad.reshape(-1, grad.shape[-1])
-        ctx.owner.stash(x.reshape(-1, x.shape[-1]), rows)
-        return grad @ weight, None, rows.sum(0), None
-
-
-class Deferred(nn.Module):
-    """Base of modules with one linear map (`{prefix}weight`, `{prefix}bias`) whose weight
-    gradient is deferred. A per-sample backward writes a fresh gradient as large as the weight
-    and adds it to .grad, which is memory bound (~300 ms for a 65536x1024 projection, ~30 ms for
-    the transformers of one level, on 2 cores); stashing the few (input, output-gradient) rows
-    and settling them in one product before an optimiser step gives the same gradient. Memory
-    stays bounded: the stash settles every `max_rows` rows."""
-
-    max_rows = 256
-    prefix = ""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._inputs: list[torch.Tensor] = []
-        self._grads: list[torch.Tensor] = []
-
-    def linear(self, x: torch.Tensor) -> torch.Tensor:
-        weight, bias = getattr(self, self.prefix + "weight"), getattr(self, self.prefix + "bias")
-        if not (torch.is_grad_enabled() and weight.requires_grad):
-            return F.linear(x, weight, bias)
-        return _StashedWeightGrad.apply(x, weight, bias, self)
-
-    def stash(self, x: torch.Tensor, grad: torch.Tensor) -> None:
-        self._inputs.append(x.detach())
-        self._grads.append(grad.detach())
-        if sum(len(g) for g in self._grads) >= self.max_rows:
-            self.settle()
-
-    def settle(self) -> None:
-        """Adds the stashed rows to the weight's .grad."""
-        if not self._grads:
-            return
-        weight = getattr(self, self.prefix + "weight")
-        update = torch.cat(self._grads).T @ torch.cat(self._inputs)  # [out, in]
-        weight.grad = update if weight.grad is None else weight.grad.add_(update)
-        self._inputs, self._grads = [], []
-
-
-class DeferredLinear(nn.Linear, Deferred):
-    """nn.Linear with a deferred weight gradient (see Deferred)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x)
-
-
-def settle_deferred(module: nn.Module) -> None:
-    """Settles every Deferred module below `module` (before reading or applying gradients)."""
-    for m in module.modules():
-        if isinstance(m, Deferred):
-            m.settle()
+from streamer_core.layers import Conv, Deferred, DeferredLinear
 
 
 class _SelfAttention(Deferred):
@@ -149,7 +80,7 @@ class FrameEncoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         channels = (3, *cfg.encoder_channels)
-        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(channels, channels[1:]))
+        self.convs = nn.ModuleList(Conv(a, b, 3, padding=1) for a, b in zip(channels, channels[1:]))
         side = cfg.image_size // 2 ** len(cfg.encoder_channels)
         self.project = DeferredLinear(channels[-1] * side * side, cfg.embed_dim)
 
@@ -171,16 +102,18 @@ class FrameDecoder(nn.Module):
         self.side = cfg.image_size // 2 ** len(cfg.encoder_channels)
         self.first = channels[0]
         self.project = DeferredLinear(cfg.embed_dim, channels[0] * self.side * self.side)
-        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip(channels, channels[1:]))
+        self.convs = nn.ModuleList(Conv(a, b, 3, padding=1) for a, b in zip(channels, channels[1:]))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.project(z).view(-1, self.first, self.side, self.side)  # [B, C, h, w]
+        if self.convs[0].low_precision is not None:  # cast before upsampling: a quarter of the bytes
+            x = x.to(self.convs[0].low_precision)
         x = x if torch.is_grad_enabled() else x.contiguous(memory_format=torch.channels_last)
         for i, conv in enumerate(self.convs):
             x = conv(F.interpolate(x, scale_factor=2, mode="nearest"))
             if i < len(self.convs) - 1:
                 x = F.relu(x)
-        return x  # [B, 3, H, W]
+        return x.to(z.dtype)  # [B, 3, H, W]
 
 
 def make_input_codec(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:

@@ -5,6 +5,7 @@ advance in one batched forward pass (inference). Learning attaches a `Learner` a
 stream at a time, as the algorithm learns from a single ordered stream."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
@@ -85,7 +86,7 @@ class Streamer:
             for state in stream.levels:
                 self.learner.release(state.working_set.clear())
                 state.forget()
-            self.learner.flush([])
+            self.learner.flush([], everything=True)
         duration = stream.samples_seen * self.cfg.snippet_size if duration_s is None else duration_s
         return Hierarchy.from_boundaries(stream.video_id, duration, [s.boundaries for s in stream.levels[:active]],
                                          [s.embeddings for s in stream.levels[:active]],
@@ -106,15 +107,14 @@ class Streamer:
                     still.append((src, stream, it))
             pending = still
             if batch:
-                x = to_model_input(np.stack([s for _, s in batch]) if isinstance(batch[0][1], np.ndarray)
-                                   else torch.stack([s for _, s in batch]), self.cfg, self.model.device, self.model.dtype)
-                self.step([st for st, _ in batch], x)
+                self.step([st for st, _ in batch], _stacked([s for _, s in batch], self.model))
 
     # ---- one step ---------------------------------------------------------------------
-    def step(self, streams: list[StreamState], x: torch.Tensor) -> None:
-        """Feeds one model-input sample to each stream (x [B, ...])."""
+    def step(self, streams: list[StreamState], x: torch.Tensor, items: list[Any] | None = None) -> None:
+        """Feeds one model-input sample to each stream (x [B, ...]); `items`: x already encoded."""
         with torch.set_grad_enabled(self.learner is not None):
-            items = self.learner.encode(x) if self.learner is not None else list(self.model.encoder(x))
+            if items is None:
+                items = self.learner.encode(x) if self.learner is not None else list(self.model.encoder(x))
             self._advance(0, streams, x, items)
         for stream in streams:
             stream.samples_seen += 1
@@ -234,3 +234,15 @@ class Streamer:
 def _samples(chunks: Iterable[Any]) -> Iterator[Any]:
     for chunk in chunks:
         yield from chunk
+
+
+def _stacked(samples: list[Any], model: StreamerModel) -> torch.Tensor:
+    stacked = np.stack(samples) if isinstance(samples[0], np.ndarray) else torch.stack(samples)
+    return to_model_input(stacked, model.cfg, model.device, model.dtype)
+
+
+def model_inputs(chunks: Iterable[Any], size: int, model: StreamerModel) -> Iterator[torch.Tensor]:
+    """One stream's samples as model input, `size` at a time (the last window may be shorter)."""
+    samples = _samples(chunks)
+    while window := list(itertools.islice(samples, size)):
+        yield _stacked(window, model)

@@ -41,6 +41,8 @@ def test_yaml_file(tmp_path):
     ("model.init_layers=5", "model.init_layers"),
     ("model.temporal_heads=5", "model.temporal_heads"),
     ("model.image_size=30", "model.image_size"),
+    ("model.precision=float16", "model.precision"),
+    ("learn.encode_batch=0", "learn.encode_batch"),
 ])
 def test_bad_values_name_their_field(override, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):

@@ -3,7 +3,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from streamer_core.networks import Transformer, settle_deferred
+from streamer_core.layers import settle_deferred
+from streamer_core.networks import Transformer
 
 
 def reference(dim: int, heads: int, layers: int) -> nn.TransformerEncoder:
