@@ -22,7 +22,8 @@ class LowPrecision:
         copies = self.__dict__.setdefault("_low_copies", {})
         source, version, low = copies.get(transposed, (None, -1, None))
         if source is not weight or version != weight._version:
-            view = weight.detach().T if transposed else weight.detach()
+            # transposing from the low copy: half the bytes of a strided read of the weight
+            view = self.low_copy(weight).T if transposed else weight.detach()
             if low is None or low.shape != view.shape or low.device != view.device:
                 low = torch.empty(view.shape, dtype=self.low_precision, device=view.device)
             low.copy_(view)
