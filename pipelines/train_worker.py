@@ -180,15 +180,7 @@ class Worker:
         self.sync.changed = True
         if self.learner.steps % self.cfg.learn.average_every == 0:
             self.sync.sync(active=True, at_boundary=False, at_step=True,
-                           reencode=lambda: self._reencode(streams))
-
-    def _reencode(self, streams: list) -> None:
-        if not self.cfg.learn.fast_path:
-            return
-        for stream in streams:
-            items = stream.levels[0].working_set.items
-            if items:
-                items[:] = self.learner.encode(torch.stack([i.frame for i in items]))
+                           reencode=lambda: self.learner.reencode(streams))
 
     def _new_progress(self) -> None:
         n = self.cfg.model.max_layers

@@ -146,10 +146,7 @@ class Conv(LowPrecision, nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.low_precision is None:
             return super().forward(x)
-        if torch.is_grad_enabled() and self.weight.requires_grad:
-            return _LowPrecisionConv.apply(x, self.weight, self.bias, self)
-        low = self.low_precision
-        return F.conv2d(x.to(low), self.low_copy(self.weight), self.bias.to(low), self.stride, self.padding)
+        return _LowPrecisionConv.apply(x, self.weight, self.bias, self)  # no graph without grad
 
 
 def use_precision(module: nn.Module, precision: str) -> None:

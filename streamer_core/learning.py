@@ -158,6 +158,10 @@ class Learner:
         n = self.model.cfg.max_layers
         self.f_weight, self.p_weight, self.losses = [0.0] * n, [0.0] * n, [0] * n
         self.steps += 1
+        self.reencode(streams)
+
+    def reencode(self, streams: list["StreamState"]) -> None:
+        """Encodes level 0's working sets again after the weights changed (a step, an average)."""
         for stream in streams:
             items = stream.levels[0].working_set.items
             if self.cfg.fast_path and items:
