@@ -16,21 +16,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
 
-from pipelines.corpus import list_corpus
-from pipelines.decode import DecodeSettings, iter_chunks
+from pipelines.decode import DecodeSettings
 from pipelines.evaluate import EvalConfig, evaluate
+from pipelines.replay import decode_folder, learn_then_segment
 from pipelines.results import EVENTS_SCHEMA
 from pipelines.sample_corpus import TRUTH_FILE, CorpusOptions, write_corpus
 from pipelines.tracking import state_dir
-from streamer_core import Learner, StreamerModel, StreamSource, Streamer, load_config
+from streamer_core import load_config
 
 CORPORA = {
     "textured-mixed": CorpusOptions(videos=12, seed=501, min_duration_s=30, max_duration_s=50),
@@ -46,41 +44,19 @@ def corpus_folder(name: str, videos: int) -> Path:
     return folder
 
 
-def decoded(folder: Path, settings: DecodeSettings) -> list[tuple[str, np.ndarray, float]]:
-    """(video_id, uint8 samples [N, H, W, 3], duration_s) of every video, in listing order."""
-    out = []
-    for row in list_corpus(str(folder)):
-        chunks = list(iter_chunks(row, settings))
-        if chunks[-1]["error"]:
-            raise RuntimeError(chunks[-1]["error"])
-        out.append((row.video_id, np.concatenate([c["samples"] for c in chunks]), float(chunks[-1]["duration_s"])))
-    return out
-
-
 def learn_and_segment(label: str, preset: str, overrides: list[str], videos_cache: dict,
                       folder: Path, passes: int = 1) -> tuple[pa.Table, dict]:
     cfg = load_config(preset, overrides=overrides)
     m = cfg.model
     key = (str(folder), m.image_size)
     if key not in videos_cache:
-        videos_cache[key] = decoded(folder, DecodeSettings(m.snippet_size, m.image_size, cfg.data.chunk_frames))
+        videos_cache[key] = decode_folder(folder, DecodeSettings(m.snippet_size, m.image_size, cfg.data.chunk_frames))
     videos = videos_cache[key]
-    torch.manual_seed(cfg.learn.seed)
-    model = StreamerModel(cfg.model)
-    learner = Learner(model, cfg.learn)
-    started = time.perf_counter()
-    for _ in range(passes):
-        for video_id, samples, duration in videos:
-            learner.learn(StreamSource(video_id, [samples], duration))
-    learned = time.perf_counter() - started
-    model.eval()
-    started = time.perf_counter()
-    with torch.no_grad():
-        hierarchies = list(Streamer(model).run([StreamSource(v, [s], d) for v, s, d in videos]))
-    frames = sum(len(s) for _, s, _ in videos)
-    rows = [{"run_id": label, **row, "model_version": label} for h in hierarchies for row in h.to_rows()]
-    speed = {"learn_frames_per_s": round(passes * frames / learned, 2),
-             "segment_frames_per_s": round(frames / (time.perf_counter() - started), 2)}
+    replay = learn_then_segment(cfg, videos, passes)
+    frames = sum(len(v.samples) for v in videos)
+    rows = [{"run_id": label, **row, "model_version": label} for h in replay.hierarchies for row in h.to_rows()]
+    speed = {"learn_frames_per_s": round(passes * frames / replay.learn_s, 2),
+             "segment_frames_per_s": round(frames / replay.segment_s, 2)}
     return pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA), speed
 
 

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from pipelines.baselines import VideoInput, uniform
-from pipelines.corpus import list_corpus
-from pipelines.decode import DecodeSettings, iter_chunks
+from pipelines.decode import DecodeSettings
+from pipelines.replay import decode_folder, learn_then_segment
 from pipelines.sample_corpus import CorpusOptions, write_corpus
 from pipelines.truth import read_truth
-from streamer_core import Learner, StreamerModel, StreamSource, Streamer, load_config
+from streamer_core import StreamerModel, StreamSource, Streamer, load_config
 from streamer_core.metrics import Segmentation, boundary_scores
 
 
@@ -53,18 +53,10 @@ def test_recommended_demarcation_beats_uniform_cuts_on_a_fresh_corpus(tmp_path):
     write_corpus(tmp_path, CorpusOptions(videos=8, seed=777, min_duration_s=30, max_duration_s=45, size=64))
     cfg = load_config("tiny-default")
     settings = DecodeSettings(cfg.model.snippet_size, cfg.model.image_size, cfg.data.chunk_frames)
-    videos = [(row.video_id, np.concatenate([c["samples"] for c in iter_chunks(row, settings)]))
-              for row in list_corpus(str(tmp_path))]
-    torch.manual_seed(0)
-    model = StreamerModel(cfg.model)
-    learner = Learner(model, cfg.learn)
-    for video_id, samples in videos:
-        learner.learn(StreamSource(video_id, [samples]))
-    with torch.no_grad():
-        hierarchies = list(Streamer(model.eval()).run([StreamSource(v, [s]) for v, s in videos]))
+    replay = learn_then_segment(cfg, decode_folder(tmp_path, settings))
     truth = read_truth(str(tmp_path / "truth.csv")).videos
     ours, even, counts = [], [], []
-    for h in hierarchies:
+    for h in replay.hierarchies:
         actions = truth[h.video_id][0]
         counts.append([len(level) for level in h.levels])
         cuts = uniform(VideoInput(h.video_id, actions.duration_s, counts=(len(actions.spans),)))[0]
