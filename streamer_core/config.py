@@ -40,6 +40,8 @@ class ModelConfig:
     min_event: int = 1  # inputs an event needs before demarcation may end it (1: the paper)
     escalate: float = 0.0  # a cut whose score shift is this many times the mean shift of the level's
     #                        earlier cuts also ends the event above (0: off, the paper)
+    hard_cut: float = 0.0  # frames only: an input whose region colours changed by more than this
+    #                        (streamer_core.cuts) ends the events of levels 0 and 1 (0: off, the paper)
     init_layers: int = 1
     max_layers: int = 3
     evolve_every: int = 50_000
@@ -103,9 +105,9 @@ class Config:
 
 
 # Not in the paper: cut at unusual steps of the prediction score, events of at least 2 s at 0.5 s
-# snippets, and cuts twice as sharp as the level's earlier ones end the event above too
-# (benchmarks/quality.py measures them; see the README's quality table).
-IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "escalate": 2.0}
+# snippets, and hard cuts (most of the frame changes colour at once) end the events of levels 0 and
+# 1 (benchmarks/quality.py measures them; see the README's quality table).
+IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -195,6 +197,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.window_size", m.window_size >= 1), ("model.min_event", m.min_event >= 1),
         ("model.z_threshold", m.z_threshold > 0), ("model.escalate", m.escalate >= 0),
         ("model.max_layers", m.max_layers >= 1),
+        ("model.hard_cut", m.hard_cut >= 0 and (m.hard_cut == 0 or m.input_kind == "frames")),
         ("model.init_layers", 1 <= m.init_layers <= m.max_layers),
         ("model.evolve_every", m.evolve_every >= 1), ("model.snippet_size", m.snippet_size > 0),
         ("model.temporal_heads", m.embed_dim % max(m.temporal_heads, 1) == 0 and m.temporal_heads >= 1),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 import numpy as np
 import torch
 
+from streamer_core import cuts
 from streamer_core.buffer import WorkingSet
 from streamer_core.demarcation import Demarcation
 from streamer_core.hierarchy import Hierarchy
@@ -51,6 +52,7 @@ class StreamState:
     video_id: str
     levels: list[LevelState]
     samples_seen: int = 0
+    colours: torch.Tensor | None = None  # region colours of the last input (for model.hard_cut)
 
 
 @dataclass
@@ -115,18 +117,34 @@ class Streamer:
         with torch.set_grad_enabled(self.learner is not None):
             if items is None:
                 items = self.learner.encode(x) if self.learner is not None else list(self.model.encoder(x))
-            self._advance(0, streams, x, items)
+            self._advance(0, streams, x, items, self._hard_cuts(streams, x))
         for stream in streams:
             stream.samples_seen += 1
         if self.learner is not None:
             self.learner.end_sample(streams)
 
+    def _hard_cuts(self, streams: list[StreamState], x: torch.Tensor) -> list[bool] | None:
+        """Per stream: is this input a hard cut (streamer_core.cuts)? None when model.hard_cut is 0."""
+        if not self.cfg.hard_cut:
+            return None
+        colours = cuts.region_colours(x.detach())
+        seen = [k for k, s in enumerate(streams) if s.colours is not None]
+        hard = [False] * len(streams)
+        if seen:
+            before = torch.stack([streams[k].colours for k in seen])
+            for k, value in zip(seen, cuts.change(before, colours[seen]).tolist()):
+                hard[k] = value > self.cfg.hard_cut
+        for stream, c in zip(streams, colours):
+            stream.colours = c
+        return hard
+
     def _advance(self, level: int, streams: list[StreamState], targets: torch.Tensor, items: list[Any],
                  hard: list[bool] | None = None) -> None:
         """One input for `level` in each stream: score the prediction made for it, cut an event
         where demarcation says so (sending the representation up), store it, predict again.
-        `hard[i]`: stream i's input comes from a cut below whose strength reached `escalate`,
-        which ends this level's event too (not in the paper; off when escalate is 0)."""
+        `hard[i]` (not in the paper) ends stream i's event at this level too: at level 0 the input
+        is a hard cut (`hard_cut`), which also ends the event above; above, the input comes from a
+        cut below whose strength reached `escalate`."""
         states = [s.levels[level] for s in streams]
         scores, errors = self._score(level, streams, targets)
         if self.learner is not None and level == int(self.model.active_levels) - 1:
@@ -139,17 +157,21 @@ class Streamer:
             decided = state.demarcation.decide(score) if score is not None else False
             if score is not None:
                 state.scores.append(score)
-            escalated = hard is not None and hard[k] and len(state.working_set) > 0  # an event to end
+            escalated = hard is not None and hard[k]
             if not (decided or forced or escalated):
                 continue
             state.demarcation.mark_boundary()
-            z = self._current_z(stream, level).detach()
             state.boundaries.append(stream.samples_seen * self.cfg.snippet_size)
+            if not len(state.working_set):  # a hard cut before this level's first input: the event
+                state.embeddings.append(items[k].detach().float().cpu().numpy())  # is the one below
+                continue
+            z = self._current_z(stream, level).detach()
             state.embeddings.append(z.float().cpu().numpy())
             if level + 1 < int(self.model.active_levels):
                 up_streams.append(stream)
                 up_inputs.append(z)
-                up_hard.append(escalate > 0 and score is not None and state.demarcation.strength >= escalate)
+                climbs = escalate > 0 and score is not None and state.demarcation.strength >= escalate
+                up_hard.append(climbs or (level == 0 and escalated))
             released = state.working_set.clear()
             if self.learner is not None:
                 self.learner.release(released)

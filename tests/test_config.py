@@ -43,10 +43,16 @@ def test_yaml_file(tmp_path):
     ("model.image_size=30", "model.image_size"),
     ("model.precision=float16", "model.precision"),
     ("learn.encode_batch=0", "learn.encode_batch"),
+    ("model.hard_cut=-0.1", "model.hard_cut"),
 ])
 def test_bad_values_name_their_field(override, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         load_config("tiny", overrides=[override])
+
+
+def test_hard_cuts_need_frames():
+    with pytest.raises(ConfigError, match=r"model\.hard_cut"):
+        load_config("tiny", overrides=["model.input_kind=features", "model.feature_dim=8", "model.hard_cut=0.04"])
 
 
 def test_unknown_preset_and_malformed_override():
