@@ -56,6 +56,9 @@ VIDEOS_SCHEMA = pa.schema([
     # per level, the demarcation score of each input in order (level 0: every sample after the
     # first; level l: every level l-1 event after the first), to re-cut later without the model
     ("scores", pa.list_(pa.list_(pa.float32()))),
+    # the hard-cut change of every sample after the first (streamer_core.cuts), to re-cut scenes at
+    # another model.hard_cut; empty when the model has no hard cuts, null in outputs from before it
+    ("changes", pa.list_(pa.float32())),
 ])
 COUNTS_TYPE = pa.struct([("ok", pa.int64()), ("failed", pa.int64()), ("skipped", pa.int64()),
                          ("events", pa.int64()), ("frames", pa.int64())])

@@ -58,6 +58,7 @@ class VideoResult:
     error: str = ""
     seconds: float = 0.0
     scores: list[list[float]] = field(default_factory=list)  # Hierarchy.scores
+    changes: list[float] = field(default_factory=list)  # Hierarchy.changes
     events: list[dict] = field(default_factory=list)
 
 
@@ -171,7 +172,7 @@ def _together(model: StreamerModel, rows: Sequence[ManifestRow], decode: DecodeS
                 yield _result(feed.row, started, status="failed", error=feed.error)
             else:
                 yield _result(feed.row, started, duration_s=hierarchy.duration_s, frames=feed.frames,
-                              scores=hierarchy.scores, events=hierarchy.to_rows())
+                              scores=hierarchy.scores, changes=hierarchy.changes, events=hierarchy.to_rows())
 
 
 def segment_rows(model: StreamerModel, rows: Sequence[ManifestRow | Mapping], decode: DecodeSettings,

@@ -23,11 +23,13 @@ class Hierarchy:
     duration_s: float
     levels: list[list[Event]] = field(default_factory=list)
     scores: list[list[float]] = field(default_factory=list)  # per level: the demarcation score of each input
+    changes: list[float] = field(default_factory=list)  # per sample after the first: its hard-cut change
+    #                                                     (streamer_core.cuts); empty when model.hard_cut is 0
 
     @classmethod
     def from_boundaries(cls, video_id: str, duration_s: float, boundaries: list[list[float]],
-                        embeddings: list[list[np.ndarray]], scores: list[list[float]] | None = None
-                        ) -> "Hierarchy":
+                        embeddings: list[list[np.ndarray]], scores: list[list[float]] | None = None,
+                        changes: list[float] | None = None) -> "Hierarchy":
         """boundaries[l]: times where level l ended an event (0 and the end are added, so every
         level tiles [0, duration]); embeddings[l][k]: representation of the k-th event."""
         spans = []
@@ -44,7 +46,7 @@ class Hierarchy:
                 vector = vectors[k] if k < len(vectors) else np.zeros(0, np.float32)
                 events.append(Event(float(start), float(end), parent, np.asarray(vector, np.float32)))
             levels.append(events)
-        return cls(video_id, float(duration_s), levels, [list(s) for s in (scores or [])])
+        return cls(video_id, float(duration_s), levels, [list(s) for s in (scores or [])], list(changes or []))
 
     def boundaries(self, level: int) -> list[float]:
         """Interior boundary times of a level."""

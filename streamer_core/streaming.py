@@ -53,6 +53,7 @@ class StreamState:
     levels: list[LevelState]
     samples_seen: int = 0
     colours: torch.Tensor | None = None  # region colours of the last input (for model.hard_cut)
+    changes: list[float] = field(default_factory=list)  # the hard-cut change of each input after the first
 
 
 @dataclass
@@ -92,7 +93,7 @@ class Streamer:
         duration = stream.samples_seen * self.cfg.snippet_size if duration_s is None else duration_s
         return Hierarchy.from_boundaries(stream.video_id, duration, [s.boundaries for s in stream.levels[:active]],
                                          [s.embeddings for s in stream.levels[:active]],
-                                         [s.scores for s in stream.levels[:active]])
+                                         [s.scores for s in stream.levels[:active]], stream.changes)
 
     def run(self, sources: list[StreamSource]) -> Iterator[Hierarchy]:
         """Advances all sources together, one sample each per step, and yields each video's
@@ -133,6 +134,7 @@ class Streamer:
         if seen:
             before = torch.stack([streams[k].colours for k in seen])
             for k, value in zip(seen, cuts.change(before, colours[seen]).tolist()):
+                streams[k].changes.append(value)
                 hard[k] = value > self.cfg.hard_cut
         for stream, c in zip(streams, colours):
             stream.colours = c

@@ -71,12 +71,22 @@ def test_a_hard_cut_ends_the_events_of_levels_0_and_1_in_each_stream_of_a_batch(
     assert plain.boundaries(0) == [6.0]  # the same model, same input: hard cuts do not depend on batching
 
 
+def test_the_changes_kept_re_cut_the_hard_cuts():
+    cfg = hard_cut_config(0.04)
+    torch.manual_seed(0)
+    frames = two_scenes(6.0, 12.0)
+    with torch.no_grad():
+        (h,) = Streamer(StreamerModel(cfg.model).eval()).run([StreamSource("a", [frames])])
+    np.testing.assert_allclose(h.changes, changes(frames), rtol=1e-6)  # one per sample after the first
+    assert [(i + 1) * STEP for i, c in enumerate(h.changes) if c > cfg.model.hard_cut] == h.boundaries(0)
+
+
 def test_without_hard_cuts_the_same_stream_is_not_cut():
     cfg = hard_cut_config(0.0)
     torch.manual_seed(0)
     with torch.no_grad():
         (h,) = Streamer(StreamerModel(cfg.model).eval()).run([StreamSource("a", [two_scenes(6.0, 12.0)])])
-    assert h.boundaries(0) == [] and h.boundaries(1) == []
+    assert h.boundaries(0) == [] and h.boundaries(1) == [] and h.changes == []
 
 
 def test_learning_sees_hard_cuts_too():

@@ -70,6 +70,20 @@ def test_done_videos_follows_the_latest_result_per_etag_and_version(tmp_path):
     assert results.done_videos(out, "v2") == {("d", "e1")}
 
 
+def test_outputs_from_before_a_new_column_still_read(tmp_path, monkeypatch):
+    """A nightly run appends to an output whose older commits lack `changes`: they read as null."""
+    before = pa.schema([f for f in VIDEOS_SCHEMA if f.name != "changes"])
+    monkeypatch.setitem(results.SCHEMAS, "videos", before)
+    results.write_commit(str(tmp_path), {"videos": videos_table([("a.mp4", "e1", "ok")]).select(before.names)})
+    monkeypatch.setitem(results.SCHEMAS, "videos", VIDEOS_SCHEMA)
+    now = videos_table([("b.mp4", "e2", "ok")])
+    now = now.set_column(now.schema.get_field_index("changes"), "changes", pa.array([[0.5]], pa.list_(pa.float32())))
+    results.write_commit(str(tmp_path), {"videos": now})
+    table = results.read_table(str(tmp_path), "videos").sort_by("video_id")
+    assert table.column("changes").to_pylist() == [None, [0.5]]
+    assert results.done_videos(str(tmp_path), "v1") == {("a.mp4", "e1"), ("b.mp4", "e2")}
+
+
 def test_runs_record_and_schema_checks(tmp_path):
     import datetime as dt
 

@@ -48,6 +48,7 @@ def test_bad_files_fail_alone_and_the_rest_is_complete(local_model):
     tables = split_batch(to_batch(out, "r1", loaded.version))
     stored = tables["videos"].column("scores").to_pylist()  # float32 copies of every level's scores
     assert [[len(level) for level in s] for s in stored] == [[len(level) for level in r.scores] for r in out]
+    assert tables["videos"].column("changes").to_pylist() == [[] for _ in out]  # tiny has no hard cuts
     assert tables["videos"].num_rows == 5 and tables["events"].num_rows == sum(len(r.events) for r in good)
     assert set(tables["events"].column("run_id").to_pylist()) == {"r1"}
 
