@@ -75,6 +75,13 @@ WHERE e.level = $level AND len(e.embedding) = len(t.embedding) AND len(t.embeddi
 ORDER BY similarity DESC, e.video_id, e.event_index LIMIT $k""",
         "top-k events most like a given event (cosine similarity of embeddings, same level and model)",
         {"video_id": "", "level": 0, "event_index": 0, "k": 5}),
+    "hard_cuts": Example(
+        """SELECT model_version, k * $snippet_s AS t, round(changes[k]::DOUBLE, 4) AS change
+FROM (SELECT model_version, changes, unnest(range(1, len(changes) + 1)) AS k FROM videos WHERE video_id = $video_id)
+WHERE changes[k] > $threshold ORDER BY model_version, t""",
+        "where a video's scenes would be cut at another model.hard_cut: the samples whose change passes "
+        "`threshold` (changes are kept only by models with hard cuts)",
+        {"video_id": "", "threshold": 0.04, "snippet_s": 0.5}),
     "runs": Example(
         """SELECT run_id, kind, started_at, finished_at, model_version, counts FROM runs ORDER BY started_at""",
         "the jobs that wrote the tables"),

@@ -50,8 +50,10 @@ def plant(output: str, settings=None) -> None:
     results.write_commit(output, {"videos": pa.Table.from_pylist(first, schema=VIDEOS_SCHEMA),
                                   "events": pa.Table.from_pylist(wrong_a + b, schema=EVENTS_SCHEMA)}, settings=settings)
     a = _events("kitchen/a.mp4", *PLANTED["kitchen/a.mp4"], "r2")
-    results.write_commit(output, {"videos": pa.Table.from_pylist([_video("kitchen/a.mp4", 20.0, "r2")],
-                                                                 schema=VIDEOS_SCHEMA),
+    changes = [0.0] * 39
+    changes[9], changes[19] = 0.05, 0.2  # the samples at 5 s and 10 s
+    redone = dict(_video("kitchen/a.mp4", 20.0, "r2"), changes=changes)
+    results.write_commit(output, {"videos": pa.Table.from_pylist([redone], schema=VIDEOS_SCHEMA),
                                   "events": pa.Table.from_pylist(a, schema=EVENTS_SCHEMA)}, settings=settings)
 
 
@@ -98,6 +100,12 @@ def test_similar_events_start_with_the_event_itself(con):
     found = query.example(con, "similar", video_id="kitchen/a.mp4", level=0, event_index=2, k=3).to_pylist()
     assert [(f["video_id"], f["event_index"]) for f in found[:2]] == [("kitchen/a.mp4", 2), ("yard/b.mp4", 1)]
     assert found[0]["similarity"] == pytest.approx(1.0) and found[1]["similarity"] > 0.9 > found[2]["similarity"]
+
+
+def test_hard_cuts_re_cut_at_another_threshold(con):
+    assert rows(query.example(con, "hard_cuts", video_id="kitchen/a.mp4")) == [("v1", 5.0, 0.05), ("v1", 10.0, 0.2)]
+    assert rows(query.example(con, "hard_cuts", video_id="kitchen/a.mp4", threshold=0.1)) == [("v1", 10.0, 0.2)]
+    assert rows(query.example(con, "hard_cuts", video_id="yard/b.mp4")) == []  # kept no changes
 
 
 def test_video_events_and_unknown_example(con):
