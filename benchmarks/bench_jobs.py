@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from pipelines.sample_corpus import CorpusOptions, write_corpus
+from pipelines.sample.corpus import CorpusOptions, write_corpus
 
 
 def job_parser(doc: str, videos: int, min_duration: float, max_duration: float) -> argparse.ArgumentParser:

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-from streamer_core import Learner, StreamerModel, StreamSource, Streamer, load_config
+from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_config
 
 
 def synthetic_stream(frames: int, size: int, seed: int) -> np.ndarray:

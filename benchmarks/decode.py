@@ -15,11 +15,11 @@ import statistics
 import tempfile
 import time
 
-from pipelines import storage
-from pipelines.corpus import ManifestRow, list_corpus
-from pipelines.decode import DecodeSettings, iter_chunks, read_chunks
-from pipelines.local_s3 import local_s3
-from pipelines.sample_corpus import CorpusOptions, write_corpus
+from pipelines.data import storage
+from pipelines.data.corpus import ManifestRow, list_corpus
+from pipelines.data.decode import DecodeSettings, iter_chunks, read_chunks
+from pipelines.runtime.local_s3 import local_s3
+from pipelines.sample.corpus import CorpusOptions, write_corpus
 
 
 def _timed(run, repeat: int) -> float:

@@ -7,7 +7,7 @@ Each corpus (`CORPORA`: its own seed, style and frame rates, none of them the te
 written once to `<state dir>/quality/<name>` and decoded once. Each preset learns one pass over
 the corpus's videos in order (the training job's rule, in one process) and then segments them
 without learning (the segment job's rule); its events and the baselines' are scored by the
-evaluation harness (`pipelines.evaluate`). Printed: one JSON line per corpus, method and truth
+evaluation harness (`pipelines.evaluate.job`). Printed: one JSON line per corpus, method and truth
 level (boundary F1 at 1 s and MoF per predicted level, and the best level), then a Markdown
 table of the means over corpora, the README's.
 """
@@ -22,12 +22,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.decode import DecodeSettings
-from pipelines.evaluate import EvalConfig, evaluate
-from pipelines.replay import decode_folder, learn_then_segment
-from pipelines.results import EVENTS_SCHEMA
-from pipelines.sample_corpus import TRUTH_FILE, CorpusOptions, write_corpus
-from pipelines.tracking import state_dir
+from pipelines.data.decode import DecodeSettings
+from pipelines.evaluate.job import EvalConfig, evaluate
+from pipelines.evaluate.replay import decode_folder, learn_then_segment
+from pipelines.results.tables import EVENTS_SCHEMA
+from pipelines.runtime.tracking import state_dir
+from pipelines.sample.corpus import TRUTH_FILE, CorpusOptions, write_corpus
 from streamer_core import load_config
 
 CORPORA = {

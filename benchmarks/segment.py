@@ -19,15 +19,14 @@ import time
 from pathlib import Path
 
 import torch
+from bench_jobs import bench_folder, job_parser, model_alone  # beside this script
 
-from pipelines import query
-from pipelines.baselines import VideoInput, scenedetect
-from pipelines.cluster import init_ray
-from pipelines.segment import SegmentOptions, segment
+from pipelines.evaluate.baselines import VideoInput, scenedetect
+from pipelines.results import query
+from pipelines.runtime.cluster import init_ray
+from pipelines.segment.job import SegmentOptions, segment
 from streamer_core import StreamerModel, load_config
 from streamer_core.config import InferenceConfig
-
-from bench_jobs import bench_folder, job_parser, model_alone  # beside this script
 
 
 def _rates(frames: float, video_s: float, seconds: float) -> dict:

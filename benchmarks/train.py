@@ -3,7 +3,7 @@
     python benchmarks/train.py [--preset tiny] [--videos 4] [--min-duration 20] [--max-duration 30]
                                [--workers 1] [--cpus-per-worker 2] [--set section.key=value ...]
 
-A sample corpus is written to a temp folder and learned by the job (`pipelines.train`) on a
+A sample corpus is written to a temp folder and learned by the job (`pipelines.train.job`) on a
 local Ray cluster. Reported, as one JSON line:
 - job: end to end (planning, Ray Train start, decode, learning, checkpoints, MLflow), and steady
   state (the workers' own time between checkpoints, from the run record's history);
@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipelines import storage
-from pipelines.cluster import init_ray
-from pipelines.train import TrainOptions, train
-from pipelines.train_state import RunRecord
-from streamer_core import load_config
-
 from bench_jobs import bench_folder, job_parser, model_alone  # beside this script
+
+from pipelines.data import storage
+from pipelines.runtime.cluster import init_ray
+from pipelines.train.job import TrainOptions, train
+from pipelines.train.record import TrainRecord
+from streamer_core import load_config
 
 
 def run_job(args, folder: Path) -> dict:
@@ -31,7 +31,7 @@ def run_job(args, folder: Path) -> dict:
         f"train.cpus_per_worker={args.cpus_per_worker}", *args.overrides])
     init_ray(num_cpus=max(4, args.workers * args.cpus_per_worker + 2))
     summary = train(cfg, TrainOptions(tracking_uri=f"sqlite:///{folder}/mlflow.db"))
-    record = RunRecord.from_json(storage.read_bytes(storage.join(summary.run_dir, "record.json")).decode())
+    record = TrainRecord.from_json(storage.read_bytes(storage.join(summary.run_dir, "record.json")).decode())
     steady_s = sum(h["interval_s"] for h in record.history)
     return {"frames": summary.frames, "videos": summary.videos,
             "end_to_end": {"seconds": summary.seconds, "frames_per_s": round(summary.frames / summary.seconds, 2)},

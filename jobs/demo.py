@@ -14,7 +14,7 @@ import dataclasses
 import json
 
 from pipelines.demo import DemoOptions, describe, report_json, run_demo
-from pipelines.sample_corpus import CorpusOptions
+from pipelines.sample.corpus import CorpusOptions
 
 
 def main(argv: list[str] | None = None) -> int:

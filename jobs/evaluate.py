@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from pipelines.baselines import BASELINES
-from pipelines.evaluate import EvalConfig, evaluate
-from pipelines.scoring import ScoreSettings
+from pipelines.evaluate.baselines import BASELINES
+from pipelines.evaluate.job import EvalConfig, evaluate
+from pipelines.evaluate.scoring import ScoreSettings
 
 
 def parse_args(argv: list[str] | None = None) -> EvalConfig:

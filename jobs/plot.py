@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines import plots, query
+from pipelines.results import plots, query
 
 
 def main(argv: list[str] | None = None) -> int:

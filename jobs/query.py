@@ -15,7 +15,7 @@ import sys
 import duckdb
 import pandas as pd
 
-from pipelines import query
+from pipelines.results import query
 
 
 def _value(text: str, default: object) -> object:

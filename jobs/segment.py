@@ -16,7 +16,7 @@ import dataclasses
 import json
 import sys
 
-from pipelines.segment import SegmentOptions, segment
+from pipelines.segment.job import SegmentOptions, segment
 from streamer_core import CheckpointError
 from streamer_core.config import InferenceConfig
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipelines.train import TrainInputError, TrainOptions, train
+from pipelines.train.job import TrainInputError, TrainOptions, train
 from streamer_core import ConfigError, load_config
 from streamer_core.config import PRESETS
 
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         load_config(args.preset, args.config, overrides(args, None, None))  # fail fast, before the store
         input_uri, checkpoint_dir, s3 = args.input, args.checkpoint_dir, None
         if not input_uri and (checkpoint_dir is None or not args.resume):
-            from pipelines.defaults import default_store
+            from pipelines.sample.store import default_store
 
             store = default_store()
             input_uri, s3 = input_uri or store.corpus, store.settings

@@ -2,9 +2,9 @@
 
 Stages of `run_demo`:
 1. start a local Ray (at least 4 logical CPUs) and the local SeaweedFS store with the sample
-   corpus (`pipelines.defaults`: generated and uploaded unless the store already holds it);
-2. train the `tiny` preset on it (`pipelines.train`);
-3. segment the corpus with the trained model (`pipelines.segment`) into the store's results;
+   corpus (`pipelines.sample.store`: generated and uploaded unless the store already holds it);
+2. train the `tiny` preset on it (`pipelines.train.job`);
+3. segment the corpus with the trained model (`pipelines.segment.job`) into the store's results;
 4. summarise the tables with DuckDB, draw every video's timeline next to the MLflow store;
 5. stop what stages 1 started (Ray, and the store by its PID), keeping their data on disk.
 """
@@ -14,14 +14,14 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines import plots, query
-from pipelines.cluster import init_ray
-from pipelines.defaults import default_store
-from pipelines.local_s3 import load_state, stop_server
-from pipelines.sample_corpus import CorpusOptions
-from pipelines.segment import SegmentOptions, SegmentSummary, segment
-from pipelines.tracking import state_dir, tracking_uri
-from pipelines.train import TrainOptions, TrainSummary, train
+from pipelines.results import plots, query
+from pipelines.runtime.cluster import init_ray
+from pipelines.runtime.local_s3 import load_state, stop_server
+from pipelines.runtime.tracking import state_dir, tracking_uri
+from pipelines.sample.corpus import CorpusOptions
+from pipelines.sample.store import default_store
+from pipelines.segment.job import SegmentOptions, SegmentSummary, segment
+from pipelines.train.job import TrainOptions, TrainSummary, train
 from streamer_core import load_config
 
 
@@ -95,8 +95,8 @@ def describe(report: DemoReport) -> str:
              f"MLflow store: {uri} (experiments streamer-train, streamer-segment; timelines are artifacts)",
              f"  open it with: mlflow ui --backend-store-uri {uri}",
              "query the results (the store keeps its data in .state/s3):",
-             "  python -m pipelines.local_s3 start --state-dir .state/s3",
-             '  eval "$(python -m pipelines.local_s3 env --state-dir .state/s3)"',
+             "  python -m pipelines.runtime.local_s3 start --state-dir .state/s3",
+             '  eval "$(python -m pipelines.runtime.local_s3 env --state-dir .state/s3)"',
              f"  python jobs/query.py --output {report.results} --example summary"]
     return "\n".join(lines)
 

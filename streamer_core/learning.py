@@ -25,8 +25,8 @@ import torch
 
 from streamer_core.config import LearnConfig
 from streamer_core.hierarchy import Hierarchy
-from streamer_core.model import StreamerModel
 from streamer_core.layers import settle_deferred
+from streamer_core.model import StreamerModel
 
 if TYPE_CHECKING:
     from streamer_core.streaming import StreamSource, StreamState

@@ -12,7 +12,11 @@ import torch.nn as nn
 
 from streamer_core.config import ModelConfig
 from streamer_core.layers import use_precision
-from streamer_core.networks import HierarchicalPredictor, TemporalEncoder, make_input_codec
+from streamer_core.networks import (
+    HierarchicalPredictor,
+    TemporalEncoder,
+    make_input_codec,
+)
 
 CHECKPOINT_FORMAT = 1
 

@@ -1,16 +1,10 @@
-import sys
-from pathlib import Path
+"""Shared fixtures: a real SeaweedFS S3 server for the session and a fresh bucket per test."""
+import uuid
 
-sys.path.insert(0, str(Path(__file__).parent))
+import pytest
 
-
-# --- corpus helper: a real SeaweedFS S3 store for tests ---------------------------------------
-import uuid  # noqa: E402
-
-import pytest  # noqa: E402
-
-from pipelines import storage  # noqa: E402
-from pipelines.local_s3 import local_s3  # noqa: E402
+from pipelines.data import storage
+from pipelines.runtime.local_s3 import local_s3
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,199 @@
+"""Simple segmenters to compare STREAMER against, written as rows of the same `events` table
+(model_version ``baseline:<name>``) so that every metric applies unchanged.
+
+- ``uniform``: equal cuts, as many segments per level as the truth has (nested across levels);
+- ``scenedetect``: PySceneDetect's ContentDetector on the video file (one level);
+- ``twfinch``: TW-FINCH, FINCH clustering of per-snippet features whose first-neighbour distance
+  is weighted by temporal distance, so clusters stay contiguous; its partitions are nested levels;
+- ``abd``: a cut where the cosine distance between consecutive snippet features is a local peak
+  above mean + k * std (ABD-like; one level).
+
+Per-snippet features are downsampled pixels (16x16 RGB, standardised per video) of the samples
+``pipelines.data.decode`` takes every ``snippet_size`` seconds.
+"""
+from __future__ import annotations
+
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pyarrow as pa
+import scipy.sparse as sp
+from scipy.optimize import linear_sum_assignment
+
+from pipelines.data import storage
+from pipelines.data.corpus import ManifestRow
+from pipelines.data.decode import DecodeSettings, iter_chunks
+from pipelines.results.tables import EVENTS_SCHEMA
+from streamer_core.hierarchy import Hierarchy
+
+with warnings.catch_warnings():  # finch warns at import that its optional ANN backend is absent
+    warnings.simplefilter("ignore", UserWarning)
+    from finch.finch import cool_mean, get_clust
+
+BASELINES = ("uniform", "scenedetect", "twfinch", "abd")
+
+
+@dataclass(frozen=True)
+class VideoInput:
+    """What a baseline may look at for one video."""
+
+    video_id: str
+    duration_s: float
+    uri: str = ""  # the video file, for detectors that decode it themselves
+    t_sec: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [N]
+    features: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # [N, F]
+    counts: tuple[int, ...] = ()  # true segments per level, finest first (for matched counts)
+    error: str = ""  # why the video could not be decoded ("" when fine)
+
+
+def snippet_features(samples: np.ndarray, size: int = 16) -> np.ndarray:
+    """uint8 ``[N, H, W, 3]`` -> float32 ``[N, size*size*3]``: block means, standardised over time."""
+    n, h, w, c = samples.shape
+    if h % size or w % size:  # nearest rows/columns, then blocks of one pixel
+        rows, cols = (np.linspace(0, d - 1, size).round().astype(int) for d in (h, w))
+        samples, h, w = samples[:, rows][:, :, cols], size, size
+    blocks = samples.reshape(n, size, h // size, size, w // size, c).astype(np.float32).mean(axis=(2, 4))
+    flat = blocks.reshape(n, -1)
+    std = flat.std(axis=0)
+    return ((flat - flat.mean(axis=0)) / np.where(std > 1e-6, std, 1.0)).astype(np.float32)
+
+
+def load_video(row: ManifestRow, snippet_size: float = 0.5, size: int = 16,
+               counts: Sequence[int] = ()) -> VideoInput:
+    """Decode one video (``pipelines.data.decode``) into per-snippet features; errors are kept."""
+    settings = DecodeSettings(snippet_size=snippet_size, image_size=2 * size)
+    chunks = list(iter_chunks(row, settings))
+    if chunks[-1]["error"]:
+        return VideoInput(row.video_id, 0.0, row.uri, counts=tuple(counts), error=chunks[-1]["error"])
+    samples = np.concatenate([c["samples"] for c in chunks])
+    feats = (snippet_features(samples, size) if samples.ndim == 4 else
+             (samples - samples.mean(0)) / np.where(samples.std(0) > 1e-6, samples.std(0), 1.0))
+    return VideoInput(row.video_id, float(chunks[-1]["duration_s"]), row.uri,
+                      np.concatenate([c["t_sec"] for c in chunks]), feats.astype(np.float32), tuple(counts))
+
+
+def uniform(video: VideoInput) -> list[list[float]]:
+    """Equal cuts with the true count per level; a coarser level keeps the finer cuts nearest its own
+    equal cuts, so its boundaries are a subset of the level below."""
+    if not video.counts:
+        raise ValueError(f"video {video.video_id!r}: uniform cuts need the true segment counts")
+    fine = [video.duration_s * k / video.counts[0] for k in range(1, video.counts[0])]
+    levels = [fine]
+    for count in video.counts[1:]:
+        below = np.array(levels[-1])
+        ideal = np.array([video.duration_s * k / count for k in range(1, count)])
+        if len(ideal) == 0 or len(below) == 0:
+            levels.append([])
+            continue
+        _, cols = linear_sum_assignment(np.abs(ideal[:, None] - below[None, :]))
+        levels.append(sorted(below[cols].tolist()))
+    return levels
+
+
+def scenedetect(video: VideoInput, threshold: float = 27.0, min_scene_s: float = 1.0) -> list[list[float]]:
+    """PySceneDetect's ContentDetector on the video file (copied locally when on S3)."""
+    from scenedetect import ContentDetector, detect
+
+    detector = ContentDetector(threshold=threshold, min_scene_len=f"{min_scene_s}s")
+    if not storage.is_s3(video.uri):
+        scenes = detect(storage.local_path(video.uri), detector)
+    else:
+        with tempfile.TemporaryDirectory(prefix="scenedetect-") as tmp:
+            path = Path(tmp) / Path(video.uri).name
+            storage.copy_to_file(video.uri, path)
+            scenes = detect(str(path), detector)
+    return [[float(start.seconds) for start, _ in scenes[1:]]]
+
+
+def _tw_distances(means: np.ndarray, times: np.ndarray, span: float) -> np.ndarray:
+    """Cosine distance times temporal distance (as a fraction of the video); self excluded."""
+    unit = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    cosine = np.clip(1.0 - unit @ unit.T, 0.0, 2.0) + 1e-6  # the epsilon lets time break ties
+    dist = cosine * (np.abs(times[:, None] - times[None, :]) / span)
+    np.fill_diagonal(dist, np.inf)
+    return dist
+
+
+def _merge_step(labels: np.ndarray, features: np.ndarray, times: np.ndarray, span: float,
+                pair_only: bool) -> np.ndarray:
+    """One FINCH round on cluster means: link each cluster to its first neighbour (or, with
+    ``pair_only``, only the closest pair) and relabel samples by connected components."""
+    means, mean_t = cool_mean(features, labels), cool_mean(times[:, None], labels)[:, 0]
+    dist = _tw_distances(np.asarray(means), np.asarray(mean_t), span)
+    count = len(mean_t)
+    if pair_only:
+        i, j = np.unravel_index(np.argmin(dist), dist.shape)
+        rows, cols = np.array([i]), np.array([j])
+    else:
+        rows, cols = np.arange(count), np.argmin(dist, axis=1)
+    adjacency = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(count, count))
+    groups, _ = get_clust(adjacency, [], None)
+    return groups[labels]
+
+
+def twfinch_partitions(features: np.ndarray, counts: Sequence[int] = ()) -> list[np.ndarray]:
+    """Nested cluster labels per sample, finest first: the partition of every FINCH round but the
+    last single cluster, or, with ``counts``, one partition per count with exactly that many
+    clusters (FINCH rounds while they stay above it, then merges of the closest pair)."""
+    n = len(features)
+    times, span = np.arange(n, dtype=np.float64), float(max(n, 1))
+    labels, partitions = np.arange(n), []
+    if not counts:
+        while n > 1 and labels.max() > 0:
+            labels = _merge_step(labels, features, times, span, pair_only=False)
+            partitions.append(labels)
+        return partitions[:-1] if partitions and partitions[-1].max() == 0 else partitions
+    for target in sorted((max(1, c) for c in counts), reverse=True):
+        while labels.max() + 1 > target:
+            merged = _merge_step(labels, features, times, span, pair_only=False)
+            if merged.max() + 1 < target:
+                merged = _merge_step(labels, features, times, span, pair_only=True)
+            labels = merged
+        partitions.append(labels)
+    return partitions
+
+
+def _label_boundaries(labels: np.ndarray, t_sec: np.ndarray) -> list[float]:
+    return t_sec[1:][labels[1:] != labels[:-1]].tolist()
+
+
+def twfinch(video: VideoInput) -> list[list[float]]:
+    """TW-FINCH levels over the snippet features; with true counts when the video has them."""
+    partitions = twfinch_partitions(video.features, video.counts)
+    return [_label_boundaries(labels, video.t_sec) for labels in partitions] or [[]]
+
+
+def abd(video: VideoInput, k: float = 1.0) -> list[list[float]]:
+    """Cuts at local peaks of consecutive cosine distance above mean + k * std."""
+    f = video.features
+    if len(f) < 3:
+        return [[]]
+    unit = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    d = 1.0 - np.sum(unit[1:] * unit[:-1], axis=1)  # d[i]: between sample i and i + 1
+    padded = np.concatenate([[-np.inf], d, [-np.inf]])
+    peak = (d >= padded[:-2]) & (d > padded[2:]) & (d > d.mean() + k * d.std())
+    return [video.t_sec[1:][peak].tolist()]
+
+
+SEGMENTERS: dict[str, Callable[[VideoInput], list[list[float]]]] = {
+    "uniform": uniform, "scenedetect": scenedetect, "twfinch": twfinch, "abd": abd}
+
+
+def run_baseline(name: str, video: VideoInput, run_id: str) -> list[dict]:
+    """Event rows (the `events` schema) of one baseline on one video."""
+    if name not in SEGMENTERS:
+        raise ValueError(f"unknown baseline {name!r}; known: {', '.join(SEGMENTERS)}")
+    if video.error:
+        raise RuntimeError(f"baseline {name} cannot run on video {video.video_id!r}: {video.error}")
+    boundaries = SEGMENTERS[name](video)
+    rows = Hierarchy.from_boundaries(video.video_id, video.duration_s, boundaries, []).to_rows()
+    return [{"run_id": run_id, **row, "model_version": f"baseline:{name}"} for row in rows]
+
+
+def events_table(rows: list[dict]) -> pa.Table:
+    """Rows as an Arrow table with the `events` schema (CONTRACTS.md)."""
+    return pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA)

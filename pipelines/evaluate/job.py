@@ -1,0 +1,179 @@
+"""The evaluation harness: STREAMER's events and the baselines', scored by one code path.
+
+Stages of ``evaluate``:
+1. read the truth (``pipelines.evaluate.truth``) and the events table of the results, if any;
+2. run the baselines on the annotated videos (features decoded with ``pipelines.data.decode``) and
+   write their events, in the same schema, to ``<out>/baseline_events/``; read them back;
+3. score every method, video, predicted level and truth level (``pipelines.evaluate.scoring``);
+4. write ``summary`` and ``per_video`` as Parquet and CSV, print the summary, log it to MLflow,
+   and draw truth-vs-prediction timelines.
+Named warnings (unknown videos, duration mismatches, failed baselines) are printed, written to
+``<out>/warnings.txt`` and returned, never dropped.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.data.corpus import list_corpus
+from pipelines.evaluate import baselines, scoring
+from pipelines.evaluate.truth import Truth, check_coverage, read_truth
+from pipelines.results.levels import predicted_levels, read_events
+from pipelines.results.timelines import draw_timeline
+from pipelines.runtime import tracking
+from streamer_core.metrics import EvaluationWarning
+
+FEATURE_BASELINES = {"scenedetect", "twfinch", "abd"}  # these need the video files
+
+
+class BaselineFailedWarning(EvaluationWarning):
+    """A baseline could not run on a video (it is missing from that baseline's scores)."""
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    truth: str
+    results: str | None = None  # events table (Parquet file or folder, local or s3://)
+    baselines: tuple[str, ...] = ()
+    video_dir: str | None = None  # default: the folder holding the truth file
+    out: str = "out/evaluate"
+    tracking_uri: str | None = None  # default: pipelines.runtime.tracking.tracking_uri()
+    experiment: str = "evaluate"
+    log_mlflow: bool = True
+    truth_format: str = "auto"  # auto | plain | narrations | frames
+    fps: float | None = None  # frame rate of per-frame label files
+    video_suffix: str = ""  # appended to ids from label file names / narration CSVs
+    snippet_size: float = 0.5
+    timelines: int = 6  # videos to draw
+    score_settings: scoring.ScoreSettings = field(default_factory=scoring.ScoreSettings)
+
+
+@dataclass
+class EvalResult:
+    summary: pd.DataFrame
+    per_video: pd.DataFrame
+    files: list[Path]
+    warnings: list[str]
+    mlflow_run_id: str | None = None
+
+
+def _video_dir(config: EvalConfig) -> str:
+    if config.video_dir:
+        return config.video_dir
+    return config.truth.rsplit("/", 1)[0] if "/" in config.truth else "."
+
+
+def baseline_events(config: EvalConfig, truth: Truth, run_id: str) -> pa.Table:
+    """Events of every requested baseline on every annotated video (missing ones warned)."""
+    unknown = set(config.baselines) - set(baselines.SEGMENTERS)
+    if unknown:
+        raise ValueError(f"unknown baseline(s) {sorted(unknown)}; known: {', '.join(baselines.SEGMENTERS)}")
+    manifest = {}
+    if FEATURE_BASELINES & set(config.baselines):
+        manifest = {row.video_id: row for row in list_corpus(_video_dir(config))}
+        check_coverage(truth, manifest, what=f"video files in {_video_dir(config)}")
+    rows = []
+    for video_id, levels in sorted(truth.videos.items()):
+        counts = tuple(len(levels[lv].spans) for lv in sorted(levels))
+        video = baselines.VideoInput(video_id, truth.durations[video_id], counts=counts)
+        if video_id in manifest:
+            video = baselines.load_video(manifest[video_id], config.snippet_size, counts=counts)
+        for name in config.baselines:
+            if name in FEATURE_BASELINES and video_id not in manifest:
+                continue  # already named by check_coverage
+            try:
+                rows += baselines.run_baseline(name, video, run_id)
+            except Exception as exc:  # one video must not cost the table; it is named instead
+                warnings.warn(BaselineFailedWarning(f"baseline {name} on {video_id!r}: {exc}"))
+    return baselines.events_table(rows)
+
+
+def _write(frame: pd.DataFrame, out: Path, name: str) -> list[Path]:
+    paths = [out / f"{name}.parquet", out / f"{name}.csv"]
+    frame.to_parquet(paths[0], index=False)
+    frame.to_csv(paths[1], index=False, float_format="%.6g")
+    return paths
+
+
+def _score(config: EvalConfig, run_id: str, out: Path) -> EvalResult:
+    truth = read_truth(config.truth, config.truth_format, config.fps, video_suffix=config.video_suffix)
+    tables = [read_events(config.results)] if config.results else []
+    files = []
+    if config.baselines:
+        events_dir = out / "baseline_events"
+        events_dir.mkdir(parents=True, exist_ok=True)
+        pq.write_table(baseline_events(config, truth, run_id), events_dir / "part-0.parquet")
+        tables.append(read_events(str(events_dir)))
+        files.append(events_dir / "part-0.parquet")
+    if not tables:
+        raise ValueError("nothing to evaluate: give results, baselines or both")
+    predictions = predicted_levels(pa.concat_tables(tables))
+    videos = sorted({v for method, by_video in predictions.items()
+                     for v in check_coverage(truth, by_video, what=f"{method} events")})
+    per_video = scoring.score_all(truth.videos, predictions, videos, config.score_settings)
+    summary = scoring.summarize(per_video)
+    files += _write(summary, out, "summary") + _write(per_video, out, "per_video")
+    for video in videos[:config.timelines]:
+        drawn = {m: by_video[video] for m, by_video in sorted(predictions.items()) if video in by_video}
+        name = re.sub(r"[^\w.-]+", "_", video)
+        files.append(draw_timeline(video, truth.videos[video], drawn, out / "timelines" / f"{name}.png"))
+    return EvalResult(summary, per_video, files, [])
+
+
+def evaluate(config: EvalConfig) -> EvalResult:
+    """Run the stages in the module docstring; returns the tables, files and warnings."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    run_id = "eval-" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EvaluationWarning)
+        result = _score(config, run_id, out)
+    notes = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    (out / "warnings.txt").write_text("".join(n + "\n" for n in notes))
+    result.warnings, result.files = notes, result.files + [out / "warnings.txt"]
+    print(scoring.format_table(result.summary))
+    for note in notes:
+        print("WARNING", note)
+    if config.log_mlflow:
+        result.mlflow_run_id = log_to_mlflow(config, result, run_id)
+    return result
+
+
+def _metric_key(*parts: str) -> str:
+    return "/".join(re.sub(r"[^\w.\- ]+", "_", p) for p in parts)
+
+
+def log_to_mlflow(config: EvalConfig, result: EvalResult, run_name: str) -> str:
+    """Params, one metric per summary cell (method/truth level/pred level/metric), the files."""
+    import mlflow
+
+    uri = tracking.tracking_uri(config.tracking_uri)
+    if uri.startswith("sqlite:///"):
+        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient(uri)
+    run = client.create_run(tracking.experiment_id(mlflow, config.experiment, uri), run_name=run_name,
+                            tags={"kind": "evaluate"})
+    params = {k: v for k, v in asdict(config).items() if k != "score_settings"}
+    params.update(asdict(config.score_settings), baselines=",".join(config.baselines))
+    for key, value in params.items():
+        client.log_param(run.info.run_id, key, str(value))
+    now_ms = int(time.time() * 1000)
+    metrics = [mlflow.entities.Metric(_metric_key(r.method, f"truth{r.truth_level}", f"pred{r.pred_level}", m),
+                                      float(getattr(r, m)), now_ms, 0)
+               for r in result.summary.itertuples() for m in scoring.METRICS if pd.notna(getattr(r, m))]
+    for start in range(0, len(metrics), 900):
+        client.log_batch(run.info.run_id, metrics=metrics[start:start + 900])
+    for path in result.files:
+        sub = path.parent.name if path.parent != Path(config.out) else None
+        client.log_artifact(run.info.run_id, str(path), artifact_path=sub)
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id

@@ -1,0 +1,217 @@
+"""A deterministic sample corpus with a planted two-level event structure.
+
+Each video is a run of coarse *scenes* (a textured background of its own colour, sometimes
+panning) made of finer *actions* (a foreground object whose shape, colour and motion change at
+each action boundary, 2-8 s each). Both levels are plain in the pixels, and ``truth.csv`` at
+the corpus root states them (level 0 = actions, level 1 = scenes). This module draws the
+structure at random (from the seed) and writes it; ``sample_render`` draws the pixels.
+
+CLI: ``python -m pipelines.sample.corpus --out DIR --videos N --seed S [--upload s3://...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from pipelines.data import storage
+from pipelines.sample.render import (
+    COLORS,
+    MOTIONS,
+    SHAPES,
+    TEXTURES,
+    TINTS,
+    Action,
+    Scene,
+    VideoSpec,
+    render,
+)
+
+TRUTH_FILE = "truth.csv"
+TRUTH_HEADER = ("video_id", "level", "start_s", "end_s", "label")
+
+
+@dataclass(frozen=True)
+class CorpusOptions:
+    videos: int = 6
+    seed: int = 0
+    min_duration_s: float = 20.0
+    max_duration_s: float = 40.0
+    fps: tuple[float, ...] = (10.0, 12.5, 15.0, 25.0)
+    size: int = 128
+    style: str = "textured"  # "textured" (patterns, some panning) | "flat" (plain colours)
+    lossless: bool = False  # ffv1 in .mkv (exact pixels) instead of libx264 in .mp4
+    vfr: bool = False  # jittered frame times (needs lossless: mkv keeps any timestamps)
+
+
+def _split_durations(rng: np.random.Generator, total: float) -> list[float]:
+    """Split ``total`` (a multiple of 0.5 s, >= 2) into action lengths of 2-8 s."""
+    lengths, left = [], total
+    while left > 8:
+        step = float(rng.choice(np.arange(2.0, min(8.0, left - 2.0) + 0.25, 0.5)))
+        lengths.append(step)
+        left -= step
+    return lengths + [left]
+
+
+def _pick_other(rng: np.random.Generator, options, previous):
+    return str(rng.choice([o for o in options if o != previous]))
+
+
+def _make_actions(rng: np.random.Generator, lengths: list[float], start: float,
+                  before: Action | None):
+    actions = []
+    shape, color = (before.shape, before.color) if before else (None, None)
+    for length in lengths:
+        shape, color = _pick_other(rng, SHAPES, shape), _pick_other(rng, list(COLORS), color)
+        actions.append(Action(start, start + length, shape, color, str(rng.choice(MOTIONS)),
+                              float(rng.uniform(0, 2 * math.pi))))
+        start += length
+    return tuple(actions)
+
+
+def _make_scenes(rng: np.random.Generator, lengths: list[float], options: CorpusOptions):
+    groups, i = [], 0
+    while i < len(lengths):
+        n = int(rng.integers(2, 5))
+        groups.append(lengths[i:i + n])
+        i += n
+    if len(groups) > 1 and len(groups[-1]) == 1:
+        last = groups.pop()
+        groups[-1] += last
+    scenes, start, tint = [], 0.0, None
+    for group in groups:
+        tint = _pick_other(rng, list(TINTS), tint)
+        textured = options.style == "textured"
+        pan = float(rng.choice([0.0, 3.0, -4.0])) if textured else 0.0
+        actions = _make_actions(rng, group, start, scenes[-1].actions[-1] if scenes else None)
+        scenes.append(Scene(start, actions[-1].end_s, str(rng.choice(TEXTURES)), tint,
+                            float(rng.uniform(2, 6)) if textured else 0.0,
+                            float(rng.uniform(0, math.pi)), pan, actions))
+        start = actions[-1].end_s
+    return tuple(scenes)
+
+
+def _frame_times(rng: np.random.Generator, fps: Fraction, total: float, vfr: bool):
+    if not vfr:
+        return tuple(float(k / fps) for k in range(math.ceil(total * fps)))
+    times, t = [], 0.0
+    while t < total:
+        times.append(round(t, 3))  # mkv keeps milliseconds
+        t += float(rng.uniform(0.5, 1.5) / fps)
+    return tuple(times)
+
+
+def _rate(fps: float) -> Fraction:
+    """Exact frame rate; NTSC-style rates (29.97, 23.976, 59.94) become N*1000/1001."""
+    ntsc = round(fps * 1.001)
+    if abs(fps - ntsc / 1.001) < 1e-3 and abs(fps - round(fps)) > 1e-3:
+        return Fraction(ntsc * 1000, 1001)
+    return Fraction(fps).limit_denominator(1000)
+
+
+def make_specs(options: CorpusOptions = CorpusOptions()) -> list[VideoSpec]:
+    """The corpus as specs; the same options always give the same videos."""
+    if options.vfr and not options.lossless:
+        raise ValueError("vfr needs lossless=True (frame times are kept exactly in .mkv)")
+    specs = []
+    for i in range(options.videos):
+        rng = np.random.default_rng([options.seed, i])
+        total = float(rng.choice(np.arange(options.min_duration_s, options.max_duration_s + 0.25,
+                                           0.5)))
+        fps = _rate(options.fps[int(rng.integers(len(options.fps)))])
+        suffix = "mkv" if options.lossless else "mp4"
+        specs.append(VideoSpec(
+            video_id=f"part{i % 2}/video_{i:03d}.{suffix}", size=options.size, fps=fps,
+            lossless=options.lossless,
+            scenes=_make_scenes(rng, _split_durations(rng, max(total, 2.0)), options),
+            frame_times=_frame_times(rng, fps, max(total, 2.0), options.vfr)))
+    return specs
+
+
+def write_video(spec: VideoSpec, path: str | Path) -> None:
+    """Encode with PyAV: libx264 .mp4, or lossless ffv1 .mkv (RGB kept exactly)."""
+    vfr = any(abs(t - k / spec.fps) > 1e-6 for k, t in enumerate(spec.frame_times))
+    time_base = Fraction(1, 1000) if vfr else 1 / spec.fps
+    with av.open(str(path), "w") as container:
+        if spec.lossless:
+            stream = container.add_stream("ffv1", rate=spec.fps)
+            stream.pix_fmt = "bgr0"
+        else:
+            stream = container.add_stream("libx264", rate=spec.fps,
+                                          options={"preset": "veryfast", "crf": "18"})
+            stream.pix_fmt = "yuv420p"
+        stream.width = stream.height = spec.size
+        stream.codec_context.time_base = time_base
+        for k, t in enumerate(spec.frame_times):
+            frame = av.VideoFrame.from_ndarray(render(spec, t), format="rgb24")
+            frame.pts, frame.time_base = (round(t * 1000) if vfr else k), time_base
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def truth_rows(spec: VideoSpec) -> list[tuple]:
+    """``(video_id, level, start_s, end_s, label)``; each level tiles [0, duration_s]."""
+    rows = []
+    for level, spans in ((0, [a for s in spec.scenes for a in s.actions]), (1, spec.scenes)):
+        for i, span in enumerate(spans):
+            end = spec.duration_s if i == len(spans) - 1 else span.end_s
+            rows.append((spec.video_id, level, round(span.start_s, 6), round(end, 6), span.label))
+    return rows
+
+
+def write_corpus(out_dir: str | Path, options: CorpusOptions = CorpusOptions()) -> list[VideoSpec]:
+    """Write every video below ``out_dir`` and ``truth.csv`` at its root."""
+    root = Path(out_dir)
+    specs = make_specs(options)
+    for spec in specs:
+        path = root / spec.video_id
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_video(spec, path)
+    with open(root / TRUTH_FILE, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(TRUTH_HEADER)
+        for spec in specs:
+            writer.writerows(truth_rows(spec))
+    return specs
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = CorpusOptions()
+    parser = argparse.ArgumentParser(prog="python -m pipelines.sample.corpus", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="folder to write the corpus into")
+    parser.add_argument("--videos", type=int, default=defaults.videos)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--min-duration", type=float, default=defaults.min_duration_s)
+    parser.add_argument("--max-duration", type=float, default=defaults.max_duration_s)
+    parser.add_argument("--fps", default=",".join(map(str, defaults.fps)),
+                        help="comma-separated frame rates to draw from, e.g. 29.97,12.5")
+    parser.add_argument("--size", type=int, default=defaults.size)
+    parser.add_argument("--style", choices=["textured", "flat"], default=defaults.style)
+    parser.add_argument("--lossless", action="store_true", help="ffv1 .mkv instead of x264 .mp4")
+    parser.add_argument("--vfr", action="store_true", help="variable frame rate (with --lossless)")
+    parser.add_argument("--upload", help="also copy the corpus to this s3:// prefix or folder")
+    args = parser.parse_args(argv)
+    options = CorpusOptions(
+        videos=args.videos, seed=args.seed, min_duration_s=args.min_duration,
+        max_duration_s=args.max_duration, fps=tuple(float(f) for f in args.fps.split(",")),
+        size=args.size, style=args.style, lossless=args.lossless, vfr=args.vfr)
+    specs = write_corpus(args.out, options)
+    total = sum(s.duration_s for s in specs)
+    print(f"wrote {len(specs)} videos ({total:.1f} s) and {TRUTH_FILE} to {args.out}")
+    if args.upload:
+        written = storage.upload_dir(args.out, args.upload)
+        print(f"uploaded {len(written)} files to {args.upload}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""The built-in default input: the sample corpus in the local SeaweedFS store.
+
+Jobs run with no input use it: `default_store()` starts the store (state in
+`<state_dir>/s3`) unless it is already running, and generates and uploads the sample corpus
+unless the bucket already holds it (its `truth.csv`, uploaded last, marks a complete upload).
+The store keeps running after the job, for the next one; `python -m pipelines.runtime.local_s3 stop
+--state-dir .state/s3` stops it.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from pipelines.data import storage
+from pipelines.data.storage import S3Settings
+from pipelines.runtime.local_s3 import load_state, start_server
+from pipelines.runtime.tracking import state_dir
+from pipelines.sample.corpus import TRUTH_FILE, CorpusOptions, write_corpus
+
+SAMPLE_BUCKET = "streamer-sample"
+
+
+@dataclass(frozen=True)
+class DefaultStore:
+    corpus: str  # s3://streamer-sample/corpus (truth.csv at its root)
+    checkpoints: str  # s3://streamer-sample/checkpoints
+    results: str  # s3://streamer-sample/results
+    settings: S3Settings  # the local store's endpoint and keys, for drivers and workers
+
+    @property
+    def truth(self) -> str:
+        return storage.join(self.corpus, TRUTH_FILE)
+
+
+def default_store(options: CorpusOptions = CorpusOptions()) -> DefaultStore:
+    """The local store, started if needed, holding the sample corpus."""
+    folder = state_dir() / "s3"
+    server = load_state(folder) or start_server(folder)
+    store = DefaultStore(f"s3://{SAMPLE_BUCKET}/corpus", f"s3://{SAMPLE_BUCKET}/checkpoints",
+                         f"s3://{SAMPLE_BUCKET}/results", server.settings())
+    client = storage.s3_client(store.settings)
+    try:
+        client.head_bucket(Bucket=SAMPLE_BUCKET)
+    except ClientError:
+        client.create_bucket(Bucket=SAMPLE_BUCKET)
+    try:
+        client.head_object(Bucket=SAMPLE_BUCKET, Key=storage.split_s3(store.truth)[1])
+    except ClientError:
+        with tempfile.TemporaryDirectory(prefix="sample-corpus-") as folder:
+            write_corpus(folder, options)
+            storage.upload_dir(folder, store.corpus, store.settings)
+    return store

@@ -1,0 +1,104 @@
+"""Hard cuts (model.hard_cut): what counts as one, and how they end events at levels 0 and 1."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+from pipelines.sample.render import Action, Scene, VideoSpec, render
+from streamer_core import (
+    Learner,
+    Streamer,
+    StreamerModel,
+    StreamSource,
+    cuts,
+    load_config,
+)
+from streamer_core.inputs import to_model_input
+
+SIZE, STEP = 32, 0.5
+
+
+def two_scenes(cut_s: float, duration_s: float, size: int = SIZE) -> np.ndarray:
+    """uint8 samples every STEP s: a panning striped scene, then a still checkered one of another
+    tint from `cut_s` (the sample corpus's kinds of scene: a pan of 4 px/s at 128 px); a
+    foreground object moves and changes shape and colour in both."""
+    def actions(start, end):
+        middle = (start + end) / 2
+        return (Action(start, middle, "circle", "red", "orbit", 0.0),
+                Action(middle, end, "square", "yellow", "zigzag", 1.0))
+    scenes = (Scene(0.0, cut_s, "stripes", "teal", 5.0, 0.3, 4.0 * size / 128, actions(0.0, cut_s)),
+              Scene(cut_s, duration_s, "checker", "amber", 3.0, 1.1, 0.0, actions(cut_s, duration_s)))
+    times = tuple(k * STEP for k in range(int(duration_s / STEP)))
+    spec = VideoSpec("v", size, Fraction(2), True, scenes, times)
+    return np.stack([render(spec, t) for t in times])
+
+
+def changes(frames: np.ndarray) -> np.ndarray:
+    """The change from each sample to the next, on the model's input."""
+    cfg = load_config("tiny", overrides=[f"model.image_size={len(frames[0])}"])
+    colours = cuts.region_colours(to_model_input(frames, cfg.model))
+    return cuts.change(colours[:-1], colours[1:]).numpy()
+
+
+@pytest.mark.parametrize("size", [32, 128])
+def test_a_cut_changes_most_regions_a_pan_or_an_action_does_not(size):
+    change = changes(two_scenes(6.0, 12.0, size))  # change[i]: from sample i to i + 1
+    cut = int(6.0 / STEP) - 1
+    assert change[cut] > 0.08, change[cut]
+    others = np.delete(change, cut)
+    assert others.max() < 0.02, others.max()  # the pan, the moving object and its change of action
+
+
+def hard_cut_config(hard_cut: float):
+    """tiny networks, two levels from the start, and no cut but hard ones (demarcation never
+    fires: a similarity never falls below -1; no working set is forced out)."""
+    return load_config("tiny", overrides=[
+        "model.init_layers=2", "model.max_layers=2", "model.demarcation=fixed", "model.threshold=-1",
+        "model.force_fixed_buffer=false", f"model.hard_cut={hard_cut}"])
+
+
+def test_a_hard_cut_ends_the_events_of_levels_0_and_1_in_each_stream_of_a_batch():
+    cfg = hard_cut_config(0.04)
+    torch.manual_seed(0)
+    model = StreamerModel(cfg.model).eval()
+    with torch.no_grad():
+        found = {h.video_id: h for h in Streamer(model).run([StreamSource("a", [two_scenes(6.0, 12.0)]),
+                                                             StreamSource("b", [two_scenes(3.5, 10.0)])])}
+    for h, cut in ((found["a"], 6.0), (found["b"], 3.5)):
+        assert h.boundaries(0) == [cut] and h.boundaries(1) == [cut], h.video_id
+        # level 1's first event is level 0's first event, cut before level 1 had an input of its own
+        assert [e.parent_index for e in h.levels[0]] == [0, 1]
+        assert all(e.embedding.shape == (cfg.model.embed_dim,) for e in h.levels[1])
+        np.testing.assert_array_equal(h.levels[1][0].embedding, h.levels[0][0].embedding)
+    with torch.no_grad():
+        (plain,) = Streamer(model).run([StreamSource("a", [two_scenes(6.0, 12.0)])])
+    assert plain.boundaries(0) == [6.0]  # the same model, same input: hard cuts do not depend on batching
+
+
+def test_the_changes_kept_re_cut_the_hard_cuts():
+    cfg = hard_cut_config(0.04)
+    torch.manual_seed(0)
+    frames = two_scenes(6.0, 12.0)
+    with torch.no_grad():
+        (h,) = Streamer(StreamerModel(cfg.model).eval()).run([StreamSource("a", [frames])])
+    np.testing.assert_allclose(h.changes, changes(frames), rtol=1e-6)  # one per sample after the first
+    assert [(i + 1) * STEP for i, c in enumerate(h.changes) if c > cfg.model.hard_cut] == h.boundaries(0)
+
+
+def test_without_hard_cuts_the_same_stream_is_not_cut():
+    cfg = hard_cut_config(0.0)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        (h,) = Streamer(StreamerModel(cfg.model).eval()).run([StreamSource("a", [two_scenes(6.0, 12.0)])])
+    assert h.boundaries(0) == [] and h.boundaries(1) == [] and h.changes == []
+
+
+def test_learning_sees_hard_cuts_too():
+    cfg = hard_cut_config(0.04)
+    torch.manual_seed(0)
+    learner = Learner(StreamerModel(cfg.model), cfg.learn)
+    h = learner.learn(StreamSource("a", [two_scenes(6.0, 12.0)]))
+    assert h.boundaries(0) == [6.0] and h.boundaries(1) == [6.0]

@@ -1,0 +1,79 @@
+"""The sample corpus: deterministic, a valid two-level truth, and both levels visible."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pipelines.data.corpus import list_corpus
+from pipelines.sample.corpus import CorpusOptions, make_specs, truth_rows, write_corpus
+from pipelines.sample.render import render
+
+OPTIONS = CorpusOptions(videos=4, seed=7, min_duration_s=12, max_duration_s=30, size=64)
+
+
+def test_same_seed_same_corpus_other_seed_other_corpus():
+    assert make_specs(OPTIONS) == make_specs(OPTIONS)
+    other = make_specs(CorpusOptions(**{**OPTIONS.__dict__, "seed": 8}))
+    assert [s.scenes for s in other] != [s.scenes for s in make_specs(OPTIONS)]
+
+
+@pytest.mark.parametrize("options", [OPTIONS, CorpusOptions(videos=3, fps=(29.97, 12.5)),
+                                     CorpusOptions(videos=2, lossless=True, vfr=True)])
+def test_truth_is_two_nested_tilings(options):
+    for spec in make_specs(options):
+        rows = truth_rows(spec)
+        for level in (0, 1):
+            spans = [(r[2], r[3]) for r in rows if r[1] == level]
+            assert spans[0][0] == 0 and spans[-1][1] == pytest.approx(spec.duration_s)
+            assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+        fine = {r[3] for r in rows if r[1] == 0}
+        assert {r[3] for r in rows if r[1] == 1} <= fine
+        assert options.min_duration_s - 1 <= spec.duration_s <= options.max_duration_s + 1
+        actions = [a for s in spec.scenes for a in s.actions]
+        assert all(2 <= a.end_s - a.start_s <= 8 for a in actions)
+        assert all(len(s.actions) >= 2 for s in spec.scenes) or len(actions) < 2
+        assert all(a.label != b.label for a, b in zip(actions, actions[1:]))
+        assert all(a.tint != b.tint for a, b in zip(spec.scenes, spec.scenes[1:]))
+
+
+def test_both_levels_are_visible_in_pixels():
+    for spec in make_specs(OPTIONS):
+        for before, after in zip(spec.scenes, spec.scenes[1:]):
+            edge = after.start_s
+            a, b = render(spec, edge - 0.05).astype(int), render(spec, edge + 0.05).astype(int)
+            corner = (slice(0, 6), slice(0, 6))  # the object rarely reaches the corner
+            assert np.abs(a - b).mean() > 8 or np.abs(a[corner] - b[corner]).mean() > 8
+        actions = [a for s in spec.scenes for a in s.actions]
+        for before, after in zip(actions, actions[1:]):
+            t = after.start_s
+            a, b = render(spec, t - 0.02), render(spec, t + 0.02)
+            changed = np.abs(a.astype(int) - b.astype(int)).max(axis=-1) > 60
+            assert changed.sum() > 20, (spec.video_id, t)
+
+
+def test_cli_writes_videos_and_truth(tmp_path):
+    out = tmp_path / "corpus"
+    subprocess.run([sys.executable, "-m", "pipelines.sample.corpus", "--out", str(out),
+                    "--videos", "3", "--seed", "1", "--min-duration", "4", "--max-duration",
+                    "6", "--size", "32", "--fps", "29.97,12.5", "--style", "flat"],
+                   check=True, capture_output=True)
+    rows = list_corpus(str(out))
+    with open(out / "truth.csv") as f:
+        truth = list(csv.DictReader(f))
+    assert list(truth[0]) == ["video_id", "level", "start_s", "end_s", "label"]
+    assert {r["video_id"] for r in truth} == {r.video_id for r in rows}
+    assert len(rows) == 3 and all(r.kind == "video" for r in rows)
+
+
+def test_written_files_follow_the_specs(tmp_path):
+    specs = write_corpus(tmp_path, CorpusOptions(videos=2, seed=3, min_duration_s=3,
+                                                 max_duration_s=4, size=32, lossless=True))
+    assert [r.video_id for r in list_corpus(tmp_path)] == [s.video_id for s in specs]
+    assert all(s.video_id.endswith(".mkv") for s in specs)
+    with pytest.raises(ValueError):
+        make_specs(CorpusOptions(vfr=True))
