@@ -7,9 +7,9 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from pipelines.sample.corpus import CorpusOptions, write_corpus
 

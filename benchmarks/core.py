@@ -35,7 +35,8 @@ def main() -> None:
     parser.add_argument("--preset", default="paper")
     parser.add_argument("--mode", choices=("train", "infer"), default="infer")
     parser.add_argument("--frames", type=int, default=60, help="frames per video")
-    parser.add_argument("--videos", type=int, default=0, help="videos (infer: batched together); default 1 train, 4 infer")
+    parser.add_argument("--videos", type=int, default=0,
+                        help="videos (infer: batched together); default 1 train, 4 infer")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--plain", action="store_true", help="train with the plain path (re-encode every frame)")
     parser.add_argument("--threads", type=int, default=0)

@@ -40,7 +40,8 @@ def parse_args(argv: list[str] | None = None) -> SegmentOptions:
         p.error("--batch-videos and --actors must be >= 1")
     return dataclasses.replace(
         defaults, checkpoint=a.checkpoint, input=a.input, output=a.output, tracking_uri=a.tracking_uri,
-        redo_all=a.all, retry_failed=a.retry_failed, inference=InferenceConfig(batch_videos=a.batch_videos, actors=a.actors),
+        redo_all=a.all, retry_failed=a.retry_failed,
+        inference=InferenceConfig(batch_videos=a.batch_videos, actors=a.actors),
         chunk_frames=a.chunk_frames, plots=a.plots)
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: sets up .venv if needed, then runs every test (slow ones included).
+# The README's test command: sets up .venv if needed, lints (ruff), then runs every test (slow ones included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+.venv/bin/ruff check .
 exec .venv/bin/python -m pytest -q -rs "$@"

@@ -97,7 +97,7 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "Config":
+    def from_dict(cls, values: dict[str, Any]) -> Config:
         cfg = cls()
         _merge(cfg, values, "")
         validate(cfg)

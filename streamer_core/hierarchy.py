@@ -29,7 +29,7 @@ class Hierarchy:
     @classmethod
     def from_boundaries(cls, video_id: str, duration_s: float, boundaries: list[list[float]],
                         embeddings: list[list[np.ndarray]], scores: list[list[float]] | None = None,
-                        changes: list[float] | None = None) -> "Hierarchy":
+                        changes: list[float] | None = None) -> Hierarchy:
         """boundaries[l]: times where level l ended an event (0 and the end are added, so every
         level tiles [0, duration]); embeddings[l][k]: representation of the k-th event."""
         spans = []

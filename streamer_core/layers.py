@@ -36,7 +36,7 @@ class _StashedWeightGrad(torch.autograd.Function):
     rows are stashed on the owning module and turned into one matrix product by `settle`."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, owner: "Deferred"):
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, owner: Deferred):
         ctx.save_for_backward(x, weight)  # saved: autograd refuses a backward after an in-place change
         ctx.owner = owner
         return owner.product(x, weight, bias)
@@ -104,7 +104,8 @@ class Deferred(LowPrecision, nn.Module):
             weight.grad.addmm_(grads, inputs)
         else:
             buffer = self._grad_buffer
-            if buffer is None or (buffer.shape, buffer.dtype, buffer.device) != (weight.shape, weight.dtype, weight.device):
+            wanted = (weight.shape, weight.dtype, weight.device)
+            if buffer is None or (buffer.shape, buffer.dtype, buffer.device) != wanted:
                 self._grad_buffer = buffer = torch.empty_like(weight)
             weight.grad = torch.mm(grads, inputs, out=buffer)
         self._inputs, self._grads = [], []
@@ -122,7 +123,7 @@ class _LowPrecisionConv(torch.autograd.Function):
     and bias are returned in their own dtype."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, conv: "Conv"):
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, conv: Conv):
         low = x.to(conv.low_precision)
         ctx.save_for_backward(low, weight)
         ctx.conv, ctx.input_dtype = conv, x.dtype

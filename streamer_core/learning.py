@@ -112,7 +112,7 @@ class Learner:
         self.loss_sum[level] += float(loss.detach().sum())
         self.loss_count[level] += len(scales)
 
-    def flush(self, streams: list["StreamState"], everything: bool = False) -> None:
+    def flush(self, streams: list[StreamState], everything: bool = False) -> None:
         """Backpropagates this sample's losses; departed frames that no live representation or
         prediction can reach any more (a level's prediction may hold a frame for as long as that
         level waits for its next input) owe their gradient to the encoder, paid a batch at a time
@@ -127,14 +127,14 @@ class Learner:
             self._push_to_encoder(self.owed)
             self.owed = []
 
-    def end_sample(self, streams: list["StreamState"]) -> None:
+    def end_sample(self, streams: list[StreamState]) -> None:
         self.flush(streams)
         top = int(self.model.active_levels) - 1
         if self.losses[top] >= self.cfg.optimize_every:
             self.step(streams)
 
     # ---- the optimiser step -----------------------------------------------------------------
-    def step(self, streams: list["StreamState"]) -> None:
+    def step(self, streams: list[StreamState]) -> None:
         """Normalises and applies the accumulated gradients; the layers then drop their
         representations and predictions, and level 0 re-encodes its working set once."""
         for stream in streams:
@@ -160,7 +160,7 @@ class Learner:
         self.steps += 1
         self.reencode(streams)
 
-    def reencode(self, streams: list["StreamState"]) -> None:
+    def reencode(self, streams: list[StreamState]) -> None:
         """Encodes level 0's working sets again after the weights changed (a step, an average)."""
         for stream in streams:
             items = stream.levels[0].working_set.items
@@ -168,7 +168,7 @@ class Learner:
                 items[:] = self.encode(torch.stack([i.frame for i in items]))
 
     # ---- convenience and persistence --------------------------------------------------------
-    def learn(self, source: "StreamSource") -> Hierarchy:
+    def learn(self, source: StreamSource) -> Hierarchy:
         """Learns from one video's stream, in order, and returns the hierarchy it cut."""
         from streamer_core.streaming import Streamer, model_inputs
 

@@ -83,7 +83,7 @@ class StreamerModel(nn.Module):
         return payload
 
     @classmethod
-    def from_checkpoint(cls, source: str | Path | BinaryIO | bytes) -> "StreamerModel":
+    def from_checkpoint(cls, source: str | Path | BinaryIO | bytes) -> StreamerModel:
         """Rebuilds the exact model a checkpoint was saved from."""
         payload = cls.read_checkpoint(source)
         values = dict(payload["model_config"])

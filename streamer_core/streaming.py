@@ -6,8 +6,9 @@ stream at a time, as the algorithm learns from a single ordered stream."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -65,7 +66,7 @@ class StreamSource:
 
 
 class Streamer:
-    def __init__(self, model: StreamerModel, learner: "Learner | None" = None):
+    def __init__(self, model: StreamerModel, learner: Learner | None = None):
         self.model, self.cfg, self.learner = model, model.cfg, learner
 
     # ---- stream lifecycle -------------------------------------------------------------

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import heapq
 import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable, Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Mapping
+from typing import IO
 from urllib.parse import urlparse
 
 import boto3

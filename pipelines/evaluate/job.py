@@ -92,7 +92,7 @@ def baseline_events(config: EvalConfig, truth: Truth, run_id: str) -> pa.Table:
             try:
                 rows += baselines.run_baseline(name, video, run_id)
             except Exception as exc:  # one video must not cost the table; it is named instead
-                warnings.warn(BaselineFailedWarning(f"baseline {name} on {video_id!r}: {exc}"))
+                warnings.warn(BaselineFailedWarning(f"baseline {name} on {video_id!r}: {exc}"), stacklevel=2)
     return baselines.events_table(rows)
 
 

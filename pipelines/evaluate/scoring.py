@@ -88,5 +88,6 @@ def format_table(table: pd.DataFrame) -> str:
     """The summary as aligned text (blank where a metric does not apply)."""
     shown = table.copy()
     for col in METRICS + ["pred_events", "truth_segments"]:
-        shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else f"{v:.3f}" if col in METRICS else f"{v:.1f}")
+        digits = 3 if col in METRICS else 1
+        shown[col] = shown[col].map(lambda v, d=digits: "" if pd.isna(v) else f"{v:.{d}f}")
     return shown.to_string(index=False)

@@ -19,8 +19,8 @@ import json
 import math
 import warnings
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import pyarrow.fs as pafs
 

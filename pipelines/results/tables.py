@@ -28,8 +28,8 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import pyarrow as pa
 import pyarrow.dataset as ds

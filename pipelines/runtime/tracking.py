@@ -5,9 +5,10 @@ Store: `--tracking-uri`, else MLFLOW_TRACKING_URI, else a sqlite file in the loc
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 STATE_DIR_ENV = "STREAMER_STATE_DIR"
 

@@ -34,7 +34,7 @@ class DefaultStore:
         return storage.join(self.corpus, TRUTH_FILE)
 
 
-def default_store(options: CorpusOptions = CorpusOptions()) -> DefaultStore:
+def default_store(options: CorpusOptions | None = None) -> DefaultStore:
     """The local store, started if needed, holding the sample corpus."""
     folder = state_dir() / "s3"
     server = load_state(folder) or start_server(folder)
@@ -49,6 +49,6 @@ def default_store(options: CorpusOptions = CorpusOptions()) -> DefaultStore:
         client.head_object(Bucket=SAMPLE_BUCKET, Key=storage.split_s3(store.truth)[1])
     except ClientError:
         with tempfile.TemporaryDirectory(prefix="sample-corpus-") as folder:
-            write_corpus(folder, options)
+            write_corpus(folder, options or CorpusOptions())
             storage.upload_dir(folder, store.corpus, store.settings)
     return store

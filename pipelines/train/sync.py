@@ -21,8 +21,8 @@ record of done videos describe the same state (every video learned exactly once)
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass
-from typing import Callable, Sequence
 
 import torch
 import torch.distributed as dist

@@ -21,7 +21,7 @@ def random_frames(seed: int, n: int, size: int = 32) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _trained(seed: int, videos: int) -> StreamerModel:
     cfg = load_config("tiny")
     torch.manual_seed(seed)
@@ -147,7 +147,8 @@ def test_feature_streams_use_linear_codecs():
     cfg = load_config("tiny", overrides=["model.input_kind=features", "model.feature_dim=6"])
     model = StreamerModel(cfg.model)
     assert isinstance(model.encoder, torch.nn.Linear)
-    h = Learner(model, cfg.learn).learn(StreamSource("f", [np.random.default_rng(0).normal(size=(80, 6)).astype(np.float32)]))
+    stream = np.random.default_rng(0).normal(size=(80, 6)).astype(np.float32)
+    h = Learner(model, cfg.learn).learn(StreamSource("f", [stream]))
     check_invariants(h, 40.0)
     with pytest.raises(InputError, match=r"\[N, 6\]"):
         segment(model.eval(), [StreamSource("f", [np.zeros((3, 5), np.float32)])])
@@ -160,12 +161,12 @@ def test_stacking_every_evolve_every_top_inputs_up_to_max_layers():
     streamer = Streamer(model, learner)
     stream = streamer.new_stream("s")
     x = torch.rand(1, 3, 32, 32) * 2 - 1
-    for k in range(9):
+    for _k in range(9):
         streamer.step([stream], x)
     assert int(model.active_levels) == 1
     streamer.step([stream], x)
     assert int(model.active_levels) == 2 and int(model.top_inputs) == 0
-    for k in range(200):
+    for _k in range(200):
         streamer.step([stream], torch.rand(1, 3, 32, 32) * 2 - 1)
     assert int(model.active_levels) == 2  # never beyond max_layers
 

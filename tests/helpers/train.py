@@ -5,8 +5,8 @@ from collections import Counter
 from pathlib import Path
 
 import mlflow
-from helpers.decode import corrupt_middle
 
+from helpers.decode import corrupt_middle
 from pipelines.data import storage
 from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings, iter_chunks

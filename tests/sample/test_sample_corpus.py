@@ -43,13 +43,13 @@ def test_truth_is_two_nested_tilings(options):
 
 def test_both_levels_are_visible_in_pixels():
     for spec in make_specs(OPTIONS):
-        for before, after in zip(spec.scenes, spec.scenes[1:]):
+        for _before, after in zip(spec.scenes, spec.scenes[1:]):
             edge = after.start_s
             a, b = render(spec, edge - 0.05).astype(int), render(spec, edge + 0.05).astype(int)
             corner = (slice(0, 6), slice(0, 6))  # the object rarely reaches the corner
             assert np.abs(a - b).mean() > 8 or np.abs(a[corner] - b[corner]).mean() > 8
         actions = [a for s in spec.scenes for a in s.actions]
-        for before, after in zip(actions, actions[1:]):
+        for _before, after in zip(actions, actions[1:]):
             t = after.start_s
             a, b = render(spec, t - 0.02), render(spec, t + 0.02)
             changed = np.abs(a.astype(int) - b.astype(int)).max(axis=-1) > 60
