@@ -1,5 +1,7 @@
 """The built-in default, end to end, on one machine: what README command 1 runs.
 
+    streamer-demo [--videos 6] [--preset tiny] [--set section.key=value ...] [--keep-running] [-v]
+
 Stages of `run_demo`:
 1. start a local Ray (at least 4 logical CPUs) and the local SeaweedFS store with the sample
    corpus (`pipelines.sample.store`: generated and uploaded unless the store already holds it);
@@ -7,28 +9,34 @@ Stages of `run_demo`:
 3. segment the corpus with the trained model (`pipelines.segment.job`) into the store's results;
 4. summarise the tables with DuckDB, draw every video's timeline next to the MLflow store;
 5. stop what stages 1 started (Ray, and the store by its PID), keeping their data on disk.
+
+State (the store's data, MLflow, plots) goes to $STREAMER_STATE_DIR, default ./.state. A bad
+config is an `error:` line before anything starts. Ray's progress bars are off unless -v. The
+last stdout line is a JSON summary.
 """
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines import cli
 from pipelines.results import plots, query
 from pipelines.runtime.cluster import init_ray
 from pipelines.runtime.local_s3 import load_state, stop_server
 from pipelines.runtime.tracking import state_dir, tracking_uri
 from pipelines.sample.corpus import CorpusOptions
-from pipelines.sample.store import default_store
+from pipelines.sample.store import default_store, reading_store
 from pipelines.segment.job import SegmentOptions, SegmentSummary, segment
 from pipelines.train.job import TrainOptions, TrainSummary, train
-from streamer_core import load_config
+from streamer_core import Config, load_config
 
 
 @dataclass(frozen=True)
 class DemoOptions:
     corpus: CorpusOptions = CorpusOptions()  # used when the store has no sample corpus yet
-    overrides: tuple[str, ...] = ()  # config overrides for training, e.g. "train.workers=1"
+    config: Config = field(default_factory=lambda: load_config("tiny"))  # its data.input is the store's
     tracking_uri: str | None = None  # default: the sqlite store in the state folder
     keep_running: bool = False  # leave the store running (for queries after the demo)
 
@@ -53,8 +61,7 @@ def _summarise(con, segmented: SegmentSummary) -> str:
 
 
 def _pipeline(options: DemoOptions, store, uri: str) -> DemoReport:
-    cfg = load_config("tiny", overrides=[f"data.input={store.corpus}", f"train.checkpoint_dir={store.checkpoints}",
-                                         *options.overrides])
+    cfg = reading_store(options.config, store)
     trained = train(cfg, TrainOptions(tracking_uri=uri, s3=store.settings))
     segmented = segment(SegmentOptions(checkpoint=trained.checkpoint, input=store.corpus, output=store.results,
                                        tracking_uri=uri, inference=cfg.inference), store.settings)
@@ -104,3 +111,28 @@ def describe(report: DemoReport) -> str:
 def report_json(report: DemoReport) -> dict:
     return {"train": dataclasses.asdict(report.train), "segment": dataclasses.asdict(report.segment),
             "timelines": report.timelines, "tracking_uri": report.tracking_uri, "results": report.results}
+
+
+def parser() -> cli.Parser:
+    corpus = CorpusOptions()
+    p = cli.parser(__doc__, cli.config_options(), cli.tracking_options())
+    p.add_argument("--videos", type=int, default=corpus.videos, help="sample videos to generate")
+    p.add_argument("--min-duration", type=float, default=corpus.min_duration_s, help="shortest sample video, s")
+    p.add_argument("--max-duration", type=float, default=corpus.max_duration_s, help="longest sample video, s")
+    p.add_argument("--keep-running", action="store_true", help="leave the S3 store running afterwards")
+    return p
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> int:
+    a = cli.parse(parser(), argv)
+    if a.videos < 1 or not 0 < a.min_duration <= a.max_duration:
+        raise cli.UserError("need --videos >= 1 and 0 < --min-duration <= --max-duration")
+    corpus = dataclasses.replace(CorpusOptions(), videos=a.videos, min_duration_s=a.min_duration,
+                                 max_duration_s=a.max_duration)
+    config = load_config(a.preset, a.config, a.overrides)  # checked before Ray and the store start
+    report = run_demo(DemoOptions(corpus=corpus, config=config, tracking_uri=a.tracking_uri,
+                                  keep_running=a.keep_running))
+    print(describe(report))
+    print(json.dumps(report_json(report)))
+    return 0

@@ -1,18 +1,23 @@
 """The evaluation harness: STREAMER's events and the baselines', scored by one code path.
 
 Stages of ``evaluate``:
-1. read the truth (``pipelines.evaluate.truth``) and the events table of the results, if any;
+1. read the truth (``pipelines.evaluate.truth``) and the events of the results, if any: the
+   segment job's output root (its committed, latest events, as ``jobs/query.py`` sees them) or a
+   plain events table; truth ids match video ids with or without the file extension;
 2. run the baselines on the annotated videos (features decoded with ``pipelines.data.decode``) and
    write their events, in the same schema, to ``<out>/baseline_events/``; read them back;
 3. score every method, video, predicted level and truth level (``pipelines.evaluate.scoring``);
-4. write ``summary`` and ``per_video`` as Parquet and CSV, print the summary, log it to MLflow,
-   and draw truth-vs-prediction timelines.
-Named warnings (unknown videos, duration mismatches, failed baselines) are printed, written to
-``<out>/warnings.txt`` and returned, never dropped.
+4. write ``summary`` and ``per_video`` as Parquet and CSV, log them to MLflow, and draw
+   truth-vs-prediction timelines.
+Named warnings (unknown videos, duration mismatches, failed baselines) are logged, written to
+``<out>/warnings.txt`` and returned, never dropped. Results or video files that match no video
+of the truth are a ``UserError``: a method must not vanish from the table with its reason only
+in the warnings.
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
 import warnings
@@ -23,15 +28,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.data.corpus import list_corpus
+from pipelines.cli import UnknownNameError, UserError
+from pipelines.data.corpus import ManifestRow, list_corpus
 from pipelines.evaluate import baselines, scoring
 from pipelines.evaluate.truth import Truth, check_coverage, read_truth
+from pipelines.results import query, tables
 from pipelines.results.levels import predicted_levels, read_events
 from pipelines.results.timelines import draw_timeline
 from pipelines.runtime import tracking
 from streamer_core.metrics import EvaluationWarning
 
 FEATURE_BASELINES = {"scenedetect", "twfinch", "abd"}  # these need the video files
+log = logging.getLogger(__name__)
 
 
 class BaselineFailedWarning(EvaluationWarning):
@@ -41,7 +49,7 @@ class BaselineFailedWarning(EvaluationWarning):
 @dataclass(frozen=True)
 class EvalConfig:
     truth: str
-    results: str | None = None  # events table (Parquet file or folder, local or s3://)
+    results: str | None = None  # the segment job's output root, or an events table (Parquet file or folder)
     baselines: tuple[str, ...] = ()
     video_dir: str | None = None  # default: the folder holding the truth file
     out: str = "out/evaluate"
@@ -71,15 +79,24 @@ def _video_dir(config: EvalConfig) -> str:
     return config.truth.rsplit("/", 1)[0] if "/" in config.truth else "."
 
 
-def baseline_events(config: EvalConfig, truth: Truth, run_id: str) -> pa.Table:
-    """Events of every requested baseline on every annotated video (missing ones warned)."""
+def _manifest(config: EvalConfig) -> dict[str, ManifestRow]:
+    """The video files the feature baselines need (none when no such baseline is asked for)."""
     unknown = set(config.baselines) - set(baselines.SEGMENTERS)
     if unknown:
-        raise ValueError(f"unknown baseline(s) {sorted(unknown)}; known: {', '.join(baselines.SEGMENTERS)}")
-    manifest = {}
-    if FEATURE_BASELINES & set(config.baselines):
-        manifest = {row.video_id: row for row in list_corpus(_video_dir(config))}
-        check_coverage(truth, manifest, what=f"video files in {_video_dir(config)}")
+        raise UnknownNameError(f"unknown baseline(s) {', '.join(sorted(unknown))}; "
+                               f"known: {', '.join(baselines.SEGMENTERS)}")
+    if not FEATURE_BASELINES & set(config.baselines):
+        return {}
+    return {row.video_id: row for row in list_corpus(_video_dir(config))}
+
+
+def baseline_events(config: EvalConfig, truth: Truth, run_id: str,
+                    manifest: dict[str, ManifestRow] | None = None) -> pa.Table:
+    """Events of every requested baseline on every annotated video (missing ones warned)."""
+    manifest = _manifest(config) if manifest is None else manifest
+    if manifest and not check_coverage(truth, manifest, what=f"video files in {_video_dir(config)}"):
+        raise UserError(f"no video of the truth is in {_video_dir(config)} ({_examples(truth.videos)} "
+                        f"vs {_examples(manifest)}): give --video-dir")
     rows = []
     for video_id, levels in sorted(truth.videos.items()):
         counts = tuple(len(levels[lv].spans) for lv in sorted(levels))
@@ -96,6 +113,28 @@ def baseline_events(config: EvalConfig, truth: Truth, run_id: str) -> pa.Table:
     return baselines.events_table(rows)
 
 
+def _examples(ids, most: int = 3) -> str:
+    shown = sorted(ids)[:most]
+    return ", ".join(shown) + (", ..." if len(ids) > most else "")
+
+
+def read_results(uri: str) -> pa.Table:
+    """The events to score: an output root's latest committed events, or a plain events table."""
+    if tables.is_output(uri):
+        return query.latest_events(uri)
+    return read_events(uri)
+
+
+def _results_levels(truth: Truth, uri: str, results: pa.Table) -> dict:
+    """The results' methods, each of which must share a video with the truth (see the module doc)."""
+    predictions = predicted_levels(results)
+    for method, by_video in predictions.items():
+        if not set(by_video) & set(truth.videos):
+            raise UserError(f"no video of the truth is in the results {uri} ({method}): truth has "
+                            f"{_examples(truth.videos)}, results have {_examples(by_video)}")
+    return predictions
+
+
 def _write(frame: pd.DataFrame, out: Path, name: str) -> list[Path]:
     paths = [out / f"{name}.parquet", out / f"{name}.csv"]
     frame.to_parquet(paths[0], index=False)
@@ -105,17 +144,20 @@ def _write(frame: pd.DataFrame, out: Path, name: str) -> list[Path]:
 
 def _score(config: EvalConfig, run_id: str, out: Path) -> EvalResult:
     truth = read_truth(config.truth, config.truth_format, config.fps, video_suffix=config.video_suffix)
-    tables = [read_events(config.results)] if config.results else []
+    if not config.results and not config.baselines:
+        raise UserError("nothing to evaluate: give results, baselines or both")
+    results = read_results(config.results) if config.results else None
+    manifest = _manifest(config)
+    known = set(manifest) | set(results.column("video_id").to_pylist() if results is not None else ())
+    truth = truth.matched(known)
+    predictions = _results_levels(truth, config.results, results) if results is not None else {}
     files = []
     if config.baselines:
         events_dir = out / "baseline_events"
         events_dir.mkdir(parents=True, exist_ok=True)
-        pq.write_table(baseline_events(config, truth, run_id), events_dir / "part-0.parquet")
-        tables.append(read_events(str(events_dir)))
+        pq.write_table(baseline_events(config, truth, run_id, manifest), events_dir / "part-0.parquet")
+        predictions.update(predicted_levels(read_events(str(events_dir))))
         files.append(events_dir / "part-0.parquet")
-    if not tables:
-        raise ValueError("nothing to evaluate: give results, baselines or both")
-    predictions = predicted_levels(pa.concat_tables(tables))
     videos = sorted({v for method, by_video in predictions.items()
                      for v in check_coverage(truth, by_video, what=f"{method} events")})
     per_video = scoring.score_all(truth.videos, predictions, videos, config.score_settings)
@@ -139,9 +181,8 @@ def evaluate(config: EvalConfig) -> EvalResult:
     notes = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     (out / "warnings.txt").write_text("".join(n + "\n" for n in notes))
     result.warnings, result.files = notes, result.files + [out / "warnings.txt"]
-    print(scoring.format_table(result.summary))
     for note in notes:
-        print("WARNING", note)
+        log.warning(note)
     if config.log_mlflow:
         result.mlflow_run_id = log_to_mlflow(config, result, run_id)
     return result
@@ -169,7 +210,7 @@ def log_to_mlflow(config: EvalConfig, result: EvalResult, run_name: str) -> str:
     now_ms = int(time.time() * 1000)
     metrics = [mlflow.entities.Metric(_metric_key(r.method, f"truth{r.truth_level}", f"pred{r.pred_level}", m),
                                       float(getattr(r, m)), now_ms, 0)
-               for r in result.summary.itertuples() for m in scoring.METRICS if pd.notna(getattr(r, m))]
+               for r in result.summary.itertuples() for m in config.score_settings.metrics if pd.notna(getattr(r, m))]
     for start in range(0, len(metrics), 900):
         client.log_batch(run.info.run_id, metrics=metrics[start:start + 900])
     for path in result.files:

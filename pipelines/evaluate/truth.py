@@ -18,12 +18,13 @@ import io
 import json
 import math
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow.fs as pafs
 
+from pipelines.cli import UserError
 from pipelines.data import storage
 from streamer_core.metrics import (
     DurationMismatchWarning,
@@ -37,7 +38,7 @@ PLAIN_COLUMNS = ("video_id", "level", "start_s", "end_s", "label")
 NARRATION_COLUMNS = ("video_id", "start_timestamp", "stop_timestamp", "narration")
 
 
-class TruthError(ValueError):
+class TruthError(UserError):
     """Ground truth that cannot be read or is inconsistent; the message names source and video."""
 
 
@@ -79,6 +80,39 @@ class Truth:
     def rows(self) -> list[TruthRow]:
         return [TruthRow(v, lv, s.start_s, s.end_s, s.label) for v, levels in sorted(self.videos.items())
                 for lv, seg in sorted(levels.items()) for s in seg.spans]
+
+    def matched(self, video_ids: Iterable[str]) -> Truth:
+        """This truth with its ids renamed to the given ones they match (see ``match_ids``)."""
+        renames = match_ids(self.videos, video_ids)
+        if not renames:
+            return self
+        videos = {}
+        for video, levels in self.videos.items():
+            new = renames.get(video, video)
+            videos[new] = {lv: replace(seg, video_id=new) for lv, seg in levels.items()}
+        return Truth(videos)
+
+
+def _stem(video_id: str) -> str:
+    """The id without its file extension (``kitchen/a.mp4`` -> ``kitchen/a``)."""
+    folder, _, name = video_id.rpartition("/")
+    base = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    return f"{folder}/{base}" if folder else base
+
+
+def match_ids(truth_ids: Iterable[str], video_ids: Iterable[str]) -> dict[str, str]:
+    """Truth id -> video id, for truth ids that are not video ids but name exactly one of them
+    with or without the file extension (``clip_000`` for ``clip_000.mp4``, or the reverse).
+    Ambiguous ones (``clip`` for ``clip.mp4`` and ``clip.avi``) stay as they are, to be warned about."""
+    truth, known = set(truth_ids), set(video_ids)
+    by_stem: dict[str, set[str]] = defaultdict(set)
+    for video in known:
+        by_stem[_stem(video)].add(video)
+    found = {t: by_stem.get(t, set()) | by_stem.get(_stem(t), set()) for t in truth - known}
+    renames = {t: next(iter(videos)) for t, videos in found.items() if len(videos) == 1}
+    targets = Counter(renames.values())
+    # a video claimed by two truth ids, or already a truth id itself, is matched by none
+    return {t: v for t, v in renames.items() if targets[v] == 1 and v not in truth}
 
 
 def build_truth(rows: Iterable[TruthRow], durations: Mapping[str, float] | None = None,
@@ -266,7 +300,10 @@ def read_truth(uri: str, fmt: str = "auto", fps: float | None = None, level: int
         return build_truth(read_frame_labels(uri, fps, level, video_suffix), durations, uri)
     text = _text(uri)
     if uri.lower().endswith(".json"):
-        records = json.loads(text)
+        try:
+            records = json.loads(text)
+        except ValueError as exc:
+            raise TruthError(f"{uri}: not JSON: {exc}") from None
         if not isinstance(records, list):
             raise TruthError(f"{uri}: expected a JSON list of {{{', '.join(PLAIN_COLUMNS)}}} objects")
         return build_truth(plain_rows(records, uri), durations, uri)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.cli import UnknownNameError
 from pipelines.results import query
 from pipelines.results.levels import EVENT_COLUMNS, predicted_levels
 from pipelines.results.timelines import draw_timeline
@@ -13,12 +14,12 @@ from pipelines.results.timelines import draw_timeline
 
 def draw_video(con: duckdb.DuckDBPyConnection, video_id: str, path: str | Path,
                model_version: str | None = None) -> Path:
-    """Draws one video's latest events (of `model_version`, default the latest model); KeyError
-    when the results hold no events for it."""
+    """Draws one video's latest events (of `model_version`, default the latest model); an
+    `UnknownNameError` (a KeyError) when the results hold no events for it."""
     events = query.video_events(con, video_id, model_version)
     if events.num_rows == 0:
-        raise KeyError(f"no events for video {video_id!r}"
-                       + (f" and model version {model_version!r}" if model_version else ""))
+        raise UnknownNameError(f"no events for video {video_id!r}"
+                               + (f" and model version {model_version!r}" if model_version else ""))
     (method, videos), = predicted_levels(events.select(EVENT_COLUMNS)).items()
     return draw_timeline(video_id, {}, {method: videos[video_id]}, path)
 

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from pipelines.cli import UnknownNameError, UserError
 from pipelines.data.storage import S3Settings
 from pipelines.results import tables
+from pipelines.results.levels import EVENT_COLUMNS
 
 VIEWS = """
 CREATE VIEW videos AS
@@ -89,9 +91,14 @@ WHERE changes[k] > $threshold ORDER BY model_version, t""",
 
 
 def connect(output: str, settings: S3Settings | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the tables and views of `output` (read once, at connect time)."""
-    con = duckdb.connect()
+    """An in-memory DuckDB with the tables and views of `output` (read once, at connect time).
+    A `UserError` when `output` holds no committed results: a mistyped path must not read as
+    "no events"."""
     commits = tables.committed_ids(output, settings)
+    if not commits:
+        raise UserError(f"no results under {output} (no {tables.COMMITS_DIR}/ commit markers; "
+                        "give the segment job's --output)")
+    con = duckdb.connect()
     for name in tables.SCHEMAS:
         table = f"{name}_all" if name in ("events", "videos") else name
         con.register(table, tables.dataset(output, name, settings, commits))
@@ -107,7 +114,7 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) ->
 
 def example(con: duckdb.DuckDBPyConnection, name: str, **params) -> pa.Table:
     if name not in EXAMPLES:
-        raise KeyError(f"unknown example {name!r}; known: {', '.join(EXAMPLES)}")
+        raise UnknownNameError(f"unknown example {name!r}; known: {', '.join(EXAMPLES)}")
     chosen = EXAMPLES[name]
     return run(con, chosen.sql, {**chosen.params, **params})
 
@@ -119,3 +126,10 @@ def video_events(con: duckdb.DuckDBPyConnection, video_id: str, model_version: s
                 ORDER BY "commit" DESC LIMIT 1))
              ORDER BY level, event_index"""
     return con.sql(sql, params={"video_id": video_id, "model_version": model_version}).to_arrow_table()
+
+
+def latest_events(output: str, settings: S3Settings | None = None) -> pa.Table:
+    """Every video's latest events per model version (the `events` view), without embeddings:
+    what evaluation scores. One method per model version, however many runs wrote its videos."""
+    columns = ", ".join('model_version AS run_id' if c == "run_id" else c for c in EVENT_COLUMNS)
+    return connect(output, settings).sql(f"SELECT {columns} FROM events").to_arrow_table()

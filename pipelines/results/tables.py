@@ -159,6 +159,14 @@ def committed_ids(output: str, settings: S3Settings | None = None) -> set[str]:
             if name.endswith(".json") and _COMMIT_ID.match(name[:-len(".json")])}
 
 
+def is_output(uri: str, settings: S3Settings | None = None) -> bool:
+    """Whether `uri` is an output root written in commits (`_commits/` or `events/` below it),
+    rather than a plain Parquet file or folder of one table."""
+    fs, root = storage.filesystem(uri, settings)
+    found = fs.get_file_info([f"{root}/{COMMITS_DIR}", f"{root}/events"])
+    return any(info.type == pafs.FileType.Directory for info in found)
+
+
 def _data_files(fs: pafs.FileSystem, root: str, name: str) -> list[tuple[str, str]]:
     """(commit id, path) of every data file of a table, committed or not."""
     found = []

@@ -3,6 +3,19 @@ else a fresh local one that this process owns and stops on exit."""
 from __future__ import annotations
 
 import os
+import sys
+
+PROGRESS_ENV = "RAY_DATA_DISABLE_PROGRESS_BARS"  # read by Ray Data when it is imported
+
+
+def show_progress(show: bool) -> None:
+    """Ray Data's progress bars in this driver: off unless asked for (`-v`), since they redraw
+    dozens of lines per batch over the operator's log lines in a terminal and in cron mails."""
+    os.environ[PROGRESS_ENV] = "0" if show else "1"
+    if "ray.data" in sys.modules:  # imported already: its defaults were read; set the live context
+        from ray.data import DataContext
+
+        DataContext.get_current().enable_progress_bars = show
 
 
 def init_ray(num_cpus: int | None = None, **kwargs) -> bool:

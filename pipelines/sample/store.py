@@ -1,6 +1,6 @@
 """The built-in default input: the sample corpus in the local SeaweedFS store.
 
-Jobs run with no input use it: `default_store()` starts the store (state in
+Jobs run with no input use it (`with_default_input`): `default_store()` starts the store (state in
 `<state_dir>/s3`) unless it is already running, and generates and uploads the sample corpus
 unless the bucket already holds it (its `truth.csv`, uploaded last, marks a complete upload).
 The store keeps running after the job, for the next one; `python -m pipelines.runtime.local_s3 stop
@@ -8,6 +8,7 @@ The store keeps running after the job, for the next one; `python -m pipelines.ru
 """
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from pipelines.data.storage import S3Settings
 from pipelines.runtime.local_s3 import load_state, start_server
 from pipelines.runtime.tracking import state_dir
 from pipelines.sample.corpus import TRUTH_FILE, CorpusOptions, write_corpus
+from streamer_core import Config
 
 SAMPLE_BUCKET = "streamer-sample"
 
@@ -52,3 +54,21 @@ def default_store(options: CorpusOptions | None = None) -> DefaultStore:
             write_corpus(folder, options or CorpusOptions())
             storage.upload_dir(folder, store.corpus, store.settings)
     return store
+
+
+def reading_store(cfg: Config, store: DefaultStore) -> Config:
+    """`cfg` learning the store's sample corpus, with its checkpoints in the store unless `cfg`
+    names a folder of its own."""
+    return dataclasses.replace(
+        cfg, data=dataclasses.replace(cfg.data, input=store.corpus),
+        train=dataclasses.replace(cfg.train, checkpoint_dir=cfg.train.checkpoint_dir or store.checkpoints))
+
+
+def with_default_input(cfg: Config, resume: bool = False) -> tuple[Config, S3Settings | None]:
+    """The training job's default: with no `data.input`, the sample corpus in the local store
+    (started, and the corpus uploaded, if needed) and the store's settings for the workers. A
+    resumed run with a checkpoint folder needs no input: it continues its own recorded videos."""
+    if cfg.data.input or (resume and cfg.train.checkpoint_dir):
+        return cfg, None
+    store = default_store()
+    return reading_store(cfg, store), store.settings

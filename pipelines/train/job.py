@@ -17,10 +17,12 @@ Stages of `train`:
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 
+from pipelines.cli import UserError
 from pipelines.data import storage
 from pipelines.data.corpus import ManifestRow, list_corpus
 from pipelines.data.decode import DecodeSettings
@@ -37,9 +39,10 @@ from pipelines.train.worker import CrashOnce, WorkerPlan
 from streamer_core import Config, ConfigError
 
 EXPERIMENT = "streamer-train"
+log = logging.getLogger(__name__)
 
 
-class TrainInputError(ValueError):
+class TrainInputError(UserError):
     """The input or the checkpoint folder cannot be used; raised before any worker starts."""
 
 
@@ -232,6 +235,6 @@ def _fit(plan: Plan, options: TrainOptions):
             failure_config=FailureConfig(max_failures=plan.cfg.train.max_failures),
             checkpoint_config=CheckpointConfig(num_to_keep=2)),
     )
-    print(f"training {len(plan.manifest)} videos on {workers} workers "
-          f"({'GPU, nccl' if use_gpu else 'CPU, gloo'}); checkpoints in {plan.run_dir}", flush=True)
+    log.info("training %d videos on %d workers (%s); checkpoints in %s", len(plan.manifest), workers,
+             "GPU, nccl" if use_gpu else "CPU, gloo", plan.run_dir)
     return trainer.fit()

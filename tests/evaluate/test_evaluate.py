@@ -10,11 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.cli import UnknownNameError, UserError
 from pipelines.data import storage
 from pipelines.evaluate import scoring
 from pipelines.evaluate.baselines import events_table
 from pipelines.evaluate.job import EvalConfig, evaluate
-from pipelines.results import levels
+from pipelines.evaluate.truth import match_ids
+from pipelines.results import levels, tables
 from pipelines.sample.corpus import CorpusOptions, write_corpus
 from streamer_core.hierarchy import Hierarchy
 from streamer_core.metrics import SpanError
@@ -53,7 +55,7 @@ def test_summary_means_over_videos_with_best_and_overall_rows():
     rows = [("m", v, p, t, mof) for v, p, t, mof in [("a", "0", "0", 0.2), ("b", "0", "0", 0.4), ("a", "1", "0", 0.8),
                                                      ("b", "1", "0", 0.6), ("a", "0", "1", 0.5), ("b", "0", "1", 0.7)]]
     per_video = pd.DataFrame(rows, columns=["method", "video_id", "pred_level", "truth_level", "mof"])
-    for col in scoring.METRICS[1:] + ["pred_events", "truth_segments"]:
+    for col in scoring.ScoreSettings().metrics[1:] + ["pred_events", "truth_segments"]:
         per_video[col] = float("nan")
     table = scoring.summarize(per_video).set_index(["pred_level", "truth_level"])["mof"]
     assert table[("0", "0")] == pytest.approx(0.3) and table[("1", "0")] == pytest.approx(0.7)
@@ -98,9 +100,66 @@ def test_evaluate_needs_something_to_score(tmp_path):
     (tmp_path / "truth.csv").write_text(TRUTH)
     with pytest.raises(ValueError, match="nothing to evaluate"):
         evaluate(EvalConfig(truth=str(tmp_path / "truth.csv"), out=str(tmp_path), log_mlflow=False))
-    with pytest.raises(ValueError, match="unknown baseline"):
+    with pytest.raises(UnknownNameError, match="unknown baseline"):
         evaluate(EvalConfig(truth=str(tmp_path / "truth.csv"), baselines=("lstm",), out=str(tmp_path),
                             log_mlflow=False))
+
+
+def test_boundary_columns_are_named_by_their_tolerance():
+    assert [scoring.f1_column(t) for t in (0.5, 1.0, 2, 0.25)] == ["f1_0.5s", "f1_1s", "f1_2s", "f1_0.25s"]
+    settings = scoring.ScoreSettings(tolerances_s=(2.0,))
+    assert settings.metrics == ["mof", "iou", "f1_2s", "f1_5pct", "hlr_miou", "hlr_mof"]
+    truth = levels.predicted_levels(events_table(events("a.mp4", 10, [[4]])))["streamer:test"]["a.mp4"]
+    late = levels.predicted_levels(events_table(events("a.mp4", 10, [[5.5]])))["streamer:test"]["a.mp4"]
+    per_video = scoring.score_all({"a.mp4": {0: truth[0]}}, {"m": {"a.mp4": late}}, ["a.mp4"], settings)
+    assert per_video.loc[0, "f1_2s"] == 1.0 and "f1_1s" not in per_video  # 1.5 s off: a hit only at 2 s
+    default = scoring.score_all({"a.mp4": {0: truth[0]}}, {"m": {"a.mp4": late}}, ["a.mp4"])
+    assert default.loc[0, ["f1_0.5s", "f1_1s"]].tolist() == [0.0, 0.0]
+    assert "f1_2s" in scoring.format_table(scoring.summarize(per_video))
+    with pytest.raises(ValueError, match="distinct"):
+        scoring.ScoreSettings(tolerances_s=(1.0, 1))
+
+
+def test_truth_ids_match_video_ids_with_or_without_extension():
+    assert match_ids(["clip_000", "b.mp4", "k/c", "same"], ["clip_000.mp4", "b", "k/c.mp4", "same.mp4", "same.avi"]) \
+        == {"clip_000": "clip_000.mp4", "b.mp4": "b", "k/c": "k/c.mp4"}  # "same" is ambiguous
+    assert match_ids(["a", "a.mp4"], ["a.mp4"]) == {}  # a.mp4 is a truth id already
+    assert match_ids(["a", "a.avi"], ["a.mp4"]) == {}  # two truth ids claim a.mp4
+
+
+def _segmented_root(output: Path) -> None:
+    """An output root as the segment job writes it: a wrong first result for a.mp4, then the redo."""
+    videos = [{"run_id": "r1", "video_id": v, "uri": f"/footage/{v}", "etag": "e", "duration_s": d, "frames": 20,
+               "status": "ok", "error": "", "seconds": 0.1, "model_version": "streamer:v1"}
+              for v, d in (("a.mp4", 10.0), ("b.mp4", 6.0))]
+    wrong = events("a.mp4", 10, [[1], []], "streamer:v1", "r1") + events("b.mp4", 6, [[3], []], "streamer:v1", "r1")
+    tables.write_commit(str(output), {"videos": pa.Table.from_pylist(videos, schema=tables.VIDEOS_SCHEMA),
+                                      "events": events_table(wrong)})
+    redo = dict(videos[0], run_id="r2")
+    tables.write_commit(str(output), {"videos": pa.Table.from_pylist([redo], schema=tables.VIDEOS_SCHEMA),
+                                      "events": events_table(events("a.mp4", 10, [[4], []], "streamer:v1", "r2"))})
+
+
+def test_job_scores_an_output_root_against_truth_ids_without_extensions(tmp_path):
+    _segmented_root(tmp_path / "results")
+    (tmp_path / "truth.csv").write_text(TRUTH.replace(".mp4", ""))
+    done = subprocess.run([sys.executable, "jobs/evaluate.py", "--results", str(tmp_path / "results"),
+                           "--truth", str(tmp_path / "truth.csv"), "--out", str(tmp_path / "out"), "--no-mlflow",
+                           "--tolerance", "0.5", "--tolerance", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv").set_index(["method", "pred_level", "truth_level"])
+    best = summary.loc[("streamer:v1", "best", "0")]  # one method for both runs; a.mp4 from its redo
+    assert (best["videos"], best["mof"], best["f1_2s"]) == (2, 1.0, 1.0) and "f1_1s" not in summary
+    assert "streamer:v1" in done.stdout and "ghost" in (tmp_path / "out" / "warnings.txt").read_text()
+
+
+def test_results_that_match_no_truth_video_are_an_error(tmp_path):
+    _segmented_root(tmp_path / "results")
+    (tmp_path / "truth.csv").write_text(TRUTH.replace("a.mp4", "x.mp4").replace("b.mp4", "y.mp4"))
+    with pytest.raises(UserError, match="no video of the truth is in the results.*streamer:v1"):
+        evaluate(EvalConfig(truth=str(tmp_path / "truth.csv"), results=str(tmp_path / "results"),
+                            baselines=("uniform",), out=str(tmp_path / "out"), log_mlflow=False))
 
 
 @pytest.mark.slow
@@ -123,6 +182,7 @@ def test_job_runs_every_baseline_and_logs_to_mlflow(tmp_path):
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.data.params["baselines"] == "uniform,scenedetect,twfinch,abd"
     assert run.data.metrics["baseline:scenedetect/truth1/pred0/f1_1s".replace(":", "_")] == 1.0
+    assert "baseline_scenedetect/truth1/pred0/f1_0.5s" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"summary.csv", "per_video.csv", "timelines", "warnings.txt"} <= artifacts
 

@@ -1,8 +1,7 @@
 """Shared by the segment, query and demo tests: a small corpus with bad files, a tiny model
-trained in-process, the checks that event tables must pass, and loading jobs/*.py."""
+trained in-process, the checks that event tables must pass."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import torch
@@ -16,14 +15,6 @@ from streamer_core import Learner, StreamerModel, StreamSource, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD_FILES = {"broken/corrupt.mp4": b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 40, "broken/empty.mp4": b""}
-
-
-def load_job(name: str):
-    """jobs/<name>.py as a module (jobs/ is scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"job_{name}", ROOT / "jobs" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def make_corpus(folder: Path, videos: int = 4, seed: int = 0, bad: bool = True, **options) -> Path:

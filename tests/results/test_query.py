@@ -5,9 +5,10 @@ import json
 
 import pyarrow as pa
 import pytest
-from helpers.segment import load_job
 
+from pipelines.cli import UnknownNameError, UserError
 from pipelines.results import query, tables
+from pipelines.results.cli import query_main
 from pipelines.results.tables import EVENTS_SCHEMA, VIDEOS_SCHEMA
 
 # video -> (duration, levels of (start, end) spans); embeddings below
@@ -111,12 +112,21 @@ def test_hard_cuts_re_cut_at_another_threshold(con):
 def test_video_events_and_unknown_example(con):
     assert query.video_events(con, "kitchen/a.mp4").num_rows == 5
     assert query.video_events(con, "nope.mp4").num_rows == 0
-    with pytest.raises(KeyError, match="unknown example"):
+    with pytest.raises(UnknownNameError, match="unknown example") as raised:
         query.example(con, "nope")
+    assert isinstance(raised.value, KeyError)  # what library callers catch
+
+
+def test_a_path_without_results_is_an_error_not_empty_tables(tmp_path):
+    with pytest.raises(UserError, match="no results under"):
+        query.connect(str(tmp_path / "nowhere"))
+    (tmp_path / "events").mkdir()  # a folder, but nothing committed
+    with pytest.raises(UserError, match="no results under"):
+        query.connect(str(tmp_path))
 
 
 def test_cli(tmp_path, capsys):
-    main = load_job("query").main
+    main = query_main
     plant(str(tmp_path))
     assert main(["--output", str(tmp_path), "--example", "at_time", "--param", "video_id=yard/b.mp4",
                  "--param", "t=4", "--json"]) == 0
@@ -125,6 +135,7 @@ def test_cli(tmp_path, capsys):
     assert main(["--output", str(tmp_path), "SELECT count(*) AS n FROM events_all"]) == 0
     assert capsys.readouterr().out.split() == ["n", "9"]  # 1 + 3 of r1, 5 of r2
     assert main(["--output", str(tmp_path), "SELECT * FROM nowhere"]) == 2
+    assert capsys.readouterr().err.startswith("error: Catalog Error")
     assert main(["--list"]) == 0 and "list_cosine_similarity" in capsys.readouterr().out
 
 

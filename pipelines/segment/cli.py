@@ -1,0 +1,57 @@
+"""Segment the footage under --input with a trained model into Parquet tables under --output.
+
+    streamer-segment --checkpoint s3://models/model.pt --input s3://footage/ --output s3://results/streamer \
+        [--all | --retry-failed] [--batch-videos 4] [--actors 2] [--set inference.actors=2] [--tracking-uri URI]
+
+Nightly by default: only videos with no result for this model version and ETag yet (new or
+changed footage); --retry-failed also retries videos that failed, --all redoes everything. The
+`inference` section (batch_videos, actors) and data.chunk_frames come from --preset/--config/--set
+like training's config; --batch-videos, --actors and --chunk-frames are shortcuts for them. The
+model's own config travels in the checkpoint. Joins the cluster in RAY_ADDRESS (as `ray job
+submit` sets it), else starts a local one, once the checkpoint has been checked and there is work
+to do. The last stdout line is a JSON summary.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+from pipelines import cli
+
+
+def parser() -> cli.Parser:
+    p = cli.parser(__doc__, cli.config_options(), cli.tracking_options())
+    p.add_argument("--checkpoint", required=True, help="model.pt (s3:// or local), from jobs/train.py")
+    p.add_argument("--input", required=True, help="corpus: s3://bucket/prefix or a folder")
+    p.add_argument("--output", required=True, help="results: s3://bucket/prefix or a folder")
+    p.add_argument("--all", action="store_true", help="segment every video, not only new ones")
+    p.add_argument("--retry-failed", action="store_true", help="also retry videos that failed before")
+    p.add_argument("--batch-videos", type=int,
+                   help="videos advanced together per forward pass (inference.batch_videos)")
+    p.add_argument("--actors", type=int, help="model replicas (inference.actors)")
+    p.add_argument("--chunk-frames", type=int, help="samples decoded at once (data.chunk_frames)")
+    p.add_argument("--plots", type=int, default=3, help="timelines logged to MLflow")
+    return p
+
+
+def overrides(args: argparse.Namespace) -> list[str]:
+    """--set items, then the shortcut flags as the overrides they stand for."""
+    flags = {"inference.batch_videos": args.batch_videos, "inference.actors": args.actors,
+             "data.chunk_frames": args.chunk_frames}
+    return list(args.overrides) + [f"{key}={value}" for key, value in flags.items() if value is not None]
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> int:
+    args = cli.parse(parser(), argv)
+    from pipelines.segment.job import SegmentOptions, segment
+    from streamer_core import load_config
+
+    cfg = load_config(args.preset, args.config, overrides(args))
+    summary = segment(SegmentOptions(
+        checkpoint=args.checkpoint, input=args.input, output=args.output, tracking_uri=args.tracking_uri,
+        redo_all=args.all, retry_failed=args.retry_failed, inference=cfg.inference,
+        chunk_frames=cfg.data.chunk_frames, plots=args.plots))
+    print(json.dumps(dataclasses.asdict(summary)))
+    return 0
