@@ -128,6 +128,8 @@ def read_results(uri: str) -> pa.Table:
 def _results_levels(truth: Truth, uri: str, results: pa.Table) -> dict:
     """The results' methods, each of which must share a video with the truth (see the module doc)."""
     predictions = predicted_levels(results)
+    if not predictions:
+        raise UserError(f"no events in the results {uri}")
     for method, by_video in predictions.items():
         if not set(by_video) & set(truth.videos):
             raise UserError(f"no video of the truth is in the results {uri} ({method}): truth has "

@@ -1,0 +1,147 @@
+"""Every job's command line follows one convention: a user's mistake is one stderr line starting
+with `error:` and exit status 2, never a traceback, and it is caught before Ray or the S3 store
+start (so these run in seconds). Run as `ray job submit` runs them: `python jobs/X.py` from the root."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import torch
+
+from pipelines import cli, demo
+from pipelines.evaluate import cli as evaluate_cli
+from pipelines.results import cli as results_cli
+from pipelines.results import tables
+from pipelines.segment import cli as segment_cli
+from pipelines.train import cli as train_cli
+from streamer_core import StreamerModel, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+TRUTH = "video_id,level,start_s,end_s,label\na,0,0,4,cut\na,0,4,10,stir\n"
+
+
+def run_job(name: str, *args: str, state: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "MLFLOW_TRACKING_URI")}
+    env["STREAMER_STATE_DIR"] = str(state)  # whatever a job wrongly started would leave its state here
+    return subprocess.run([sys.executable, f"jobs/{name}.py", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=180)
+
+
+def assert_user_error(status: int, stderr: str, message: str) -> None:
+    lines = stderr.splitlines()
+    assert status == 2 and "Traceback" not in stderr, stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    assert re.search(message, lines[0]), lines[0]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, str]:
+    """A tiny checkpoint, one committed result (video a.mp4), truth files good and bad."""
+    folder = tmp_path_factory.mktemp("cli")
+    torch.manual_seed(0)
+    StreamerModel(load_config("tiny").model).save(folder / "model.pt")
+    events = [{"run_id": "r", "video_id": "a.mp4", "level": 0, "event_index": 0, "start_s": 0.0, "end_s": 10.0,
+               "parent_index": -1, "embedding": [0.0], "model_version": "v"}]
+    videos = [{"run_id": "r", "video_id": "a.mp4", "uri": "a.mp4", "etag": "e", "duration_s": 10.0, "frames": 20,
+               "status": "ok", "error": "", "seconds": 0.1, "model_version": "v"}]
+    tables.write_commit(str(folder / "results"), {"events": pa.Table.from_pylist(events, schema=tables.EVENTS_SCHEMA),
+                                                  "videos": pa.Table.from_pylist(videos, schema=tables.VIDEOS_SCHEMA)})
+    (folder / "truth.csv").write_text(TRUTH)
+    (folder / "other.csv").write_text(TRUTH.replace("a,", "zzz,"))
+    (folder / "bad_header.csv").write_text("video,start,end\na,0,4\n")
+    (folder / "bad_span.csv").write_text(TRUTH + "a,0,9,3,back\n")
+    names = ("model.pt", "results", "truth.csv", "other.csv", "bad_header.csv", "bad_span.csv")
+    return {name.split(".")[0]: str(folder / name) for name in names} | {"dir": str(folder)}
+
+
+EVAL = ["--no-mlflow", "--out", "{dir}/evaluated"]
+CASES = {  # job -> (arguments with {file} placeholders, what the one error line says)
+    "train bad value": ("train", ["--set", "train.workers=0"], r"train\.workers: value 0 is out of range"),
+    "train missing input": ("train", ["--input", "{dir}/nowhere"], r"corpus folder not found"),
+    "segment bad value": ("segment", ["--checkpoint", "{model}", "--input", "{dir}", "--output", "{dir}/out",
+                                      "--actors", "0"], r"inference\.actors: value 0 is out of range"),
+    "segment missing input": ("segment", ["--checkpoint", "{model}", "--input", "{dir}/nowhere", "--output",
+                                          "{dir}/out"], r"corpus folder not found"),
+    "query bad value": ("query", ["--output", "{results}", "--example", "at_time", "--param", "t=noon"],
+                        r"expected a float"),
+    "query missing input": ("query", ["--output", "{dir}/nowhere/out", "--example", "levels"], r"no results under"),
+    "plot missing input": ("plot", ["--output", "{dir}/nowhere", "--video", "a.mp4"], r"no results under"),
+    "evaluate bad value": ("evaluate", ["--truth", "{truth}", "--baselines", "uniform,lstm", *EVAL],
+                           r"unknown baseline\(s\) lstm; known: uniform"),
+    "evaluate missing input": ("evaluate", ["--truth", "{truth}", "--results", "{dir}/nowhere", *EVAL],
+                               r"no events table at"),
+    "evaluate bad truth": ("evaluate", ["--truth", "{bad_header}", "--results", "{results}", *EVAL],
+                           r"header .* is neither"),
+    "demo bad value": ("demo", ["--set", "train.workers=0"], r"train\.workers: value 0 is out of range"),
+    "demo missing input": ("demo", ["--config", "{dir}/none.yaml"], r"No such file or directory: .*none\.yaml"),
+}
+MAINS = {"train": train_cli.main, "segment": segment_cli.main, "query": results_cli.query_main,
+         "plot": results_cli.plot_main, "evaluate": evaluate_cli.main, "demo": demo.main}
+MORE_CASES = {  # the same, in this process
+    "train bad type": ("train", ["--workers", "two"], r"--workers: invalid int value"),
+    "segment missing checkpoint": ("segment", ["--checkpoint", "{dir}/none.pt", "--input", "{dir}", "--output",
+                                               "{dir}/out"], r"checkpoint not found"),
+    "plot unknown video": ("plot", ["--output", "{results}", "--video", "b.mp4"], r"no events for video 'b\.mp4'"),
+    "evaluate missing truth": ("evaluate", ["--truth", "{dir}/none.csv", "--results", "{results}", *EVAL],
+                               r"cannot read truth"),
+    "evaluate no matching video": ("evaluate", ["--truth", "{other}", "--results", "{results}", *EVAL],
+                                   r"no video of the truth is in the results"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_user_error_is_one_line_and_status_2(case, files, tmp_path):
+    job, args, message = CASES[case]
+    done = run_job(job, *[a.format(**files) for a in args], state=tmp_path / "state")
+    assert_user_error(done.returncode, done.stderr, message)
+    assert not (tmp_path / "state" / "s3").exists()  # the local store was not started
+
+
+@pytest.mark.parametrize("case", MORE_CASES)
+def test_more_user_errors(case, files, capsys):
+    job, args, message = MORE_CASES[case]
+    status = MAINS[job]([a.format(**files) for a in args])
+    assert_user_error(status, capsys.readouterr().err, message)
+
+
+@pytest.mark.parametrize("main", MAINS.values(), ids=MAINS)
+def test_usage_errors_are_one_line_too(main, capsys):
+    assert main(["--no-such-option"]) == 2  # unrecognized, or a required option missing
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"error: (unrecognized arguments|the following arguments are required).*--help\)\n", err)
+
+
+@pytest.mark.parametrize("parser", [train_cli.parser, segment_cli.parser, results_cli.query_parser,
+                                    results_cli.plot_parser, evaluate_cli.parser, demo.parser])
+def test_every_option_has_help_and_shows_its_default(parser):
+    p = parser()
+    assert all(action.help for action in p._actions), [a.dest for a in p._actions if not a.help]
+    if any(a.dest == "preset" for a in p._actions):
+        assert "(default: tiny)" in p.format_help() and "--tracking-uri" in p.format_help()
+
+
+def test_bad_truth_rows_name_the_record(files, tmp_path, capsys):
+    assert evaluate_cli.main(["--truth", files["bad_span"], "--results", files["results"], "--no-mlflow",
+                              "--out", str(tmp_path)]) == 2
+    assert re.fullmatch(r"error: .*bad_span\.csv record 3 \(video 'a'\): bad span \[9\.0, 3\.0\).*\n",
+                        capsys.readouterr().err)
+
+
+def test_anything_else_keeps_its_traceback():
+    def broken(argv):
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.command(broken)([])
+
+
+def test_segment_shortcuts_are_inference_overrides():
+    args = segment_cli.parser().parse_args(["--checkpoint", "m", "--input", "i", "--output", "o", "--actors", "3",
+                                            "--set", "inference.batch_videos=2", "--set", "inference.actors=5"])
+    cfg = load_config(args.preset, args.config, segment_cli.overrides(args))
+    assert (cfg.inference.actors, cfg.inference.batch_videos) == (3, 2)  # the flag, after --set
