@@ -21,7 +21,9 @@ from pipelines import cli
 
 
 def parser() -> cli.Parser:
-    p = cli.parser(__doc__, cli.config_options(), cli.tracking_options())
+    # the preset gives only the inference and data sections here (the model's config is the checkpoint's);
+    # "default" keeps the recommended ones (tiny decodes in smaller chunks)
+    p = cli.parser(__doc__, cli.config_options(preset="default"), cli.tracking_options())
     p.add_argument("--checkpoint", required=True, help="model.pt (s3:// or local), from jobs/train.py")
     p.add_argument("--input", required=True, help="corpus: s3://bucket/prefix or a folder")
     p.add_argument("--output", required=True, help="results: s3://bucket/prefix or a folder")
