@@ -6,13 +6,26 @@
 - ``twfinch``: TW-FINCH, FINCH clustering of per-snippet features whose first-neighbour distance
   is weighted by temporal distance, so clusters stay contiguous; its partitions are nested levels;
 - ``abd``: a cut where the cosine distance between consecutive snippet features is a local peak
-  above mean + k * std (ABD-like; one level).
+  above mean + k * std (ABD-like; one level);
+- ``grid``: a cut every ``GRID_PERIOD_S`` seconds, the period that scored best on the tune corpora;
+- ``pelt``: ruptures' Pelt, the l2 cost (a change of the features' mean), penalised per cut;
+- ``kernel``: ruptures' KernelCPD with an rbf kernel (any change of the features' distribution);
+- ``clasp``: ClaSP (claspy's BinaryClaSPSegmentation), a published time-series segmenter, on the
+  first principal components of the features. claspy pins numpy < 2.3 and calls ``np.trapz``,
+  which numpy 2.4 removed, so it runs in its own environment: ``CLASP_PYTHON`` (default
+  ``.venv-clasp/bin/python``, made by ``scripts/setup-clasp.sh``) runs ``clasp_runner.py``.
+
+The penalties and the grid period were chosen on the tune corpora only (``benchmarks/quality.py
+--tune-baselines``), never on a test corpus.
 
 Per-snippet features are downsampled pixels (16x16 RGB, standardised per video) of the samples
 ``pipelines.data.decode`` takes every ``snippet_size`` seconds.
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
@@ -34,7 +47,12 @@ with warnings.catch_warnings():  # finch warns at import that its optional ANN b
     warnings.simplefilter("ignore", UserWarning)
     from finch.finch import cool_mean, get_clust
 
-BASELINES = ("uniform", "scenedetect", "twfinch", "abd")
+GRID_PERIOD_S = 2.0
+PELT_PENALTY = 0.2  # per cut, times features x ln(snippets): BIC-like, so one value fits any stream
+KERNEL_PENALTY = 0.2  # per cut, times ln(snippets) (the rbf cost of a snippet is at most 1)
+CLASP_COMPONENTS = 8
+CLASP_RUNNER = Path(__file__).with_name("clasp_runner.py")
+CLASP_VENV = Path(__file__).resolve().parents[2] / ".venv-clasp"  # beside the project's .venv
 
 
 @dataclass(frozen=True)
@@ -179,21 +197,96 @@ def abd(video: VideoInput, k: float = 1.0) -> list[list[float]]:
     return [video.t_sec[1:][peak].tolist()]
 
 
-SEGMENTERS: dict[str, Callable[[VideoInput], list[list[float]]]] = {
-    "uniform": uniform, "scenedetect": scenedetect, "twfinch": twfinch, "abd": abd}
+def grid(video: VideoInput, period_s: float = GRID_PERIOD_S) -> list[list[float]]:
+    """A cut every ``period_s`` seconds."""
+    return [np.arange(period_s, video.duration_s - 1e-9, period_s).round(6).tolist()]
 
 
-def run_baseline(name: str, video: VideoInput, run_id: str) -> list[dict]:
-    """Event rows (the `events` schema) of one baseline on one video."""
+def _cut_times(video: VideoInput, ends: Sequence[int]) -> list[float]:
+    """Segment ends (ruptures / claspy: indices into the snippets, the last one ``N``) as times."""
+    return [float(video.t_sec[i]) for i in ends if 0 < i < len(video.t_sec)]
+
+
+def pelt(video: VideoInput, penalty: float = PELT_PENALTY) -> list[list[float]]:
+    """ruptures Pelt over the snippet features, l2 cost."""
+    import ruptures
+
+    n, width = video.features.shape
+    if n < 4:
+        return [[]]
+    algo = ruptures.Pelt(model="l2", min_size=2, jump=1).fit(video.features)
+    return [_cut_times(video, algo.predict(pen=penalty * width * np.log(n)))]
+
+
+def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY) -> list[list[float]]:
+    """ruptures KernelCPD over the snippet features, rbf kernel (median-distance bandwidth)."""
+    import ruptures
+
+    n = len(video.features)
+    if n < 4:
+        return [[]]
+    algo = ruptures.KernelCPD(kernel="rbf", min_size=2).fit(video.features.astype(np.float64))
+    return [_cut_times(video, algo.predict(pen=penalty * np.log(n)))]
+
+
+def _components(features: np.ndarray, count: int) -> np.ndarray:
+    """The first ``count`` principal components of standardised features: ClaSP's cost grows with
+    the width, and a few components keep most of a snippet's variation."""
+    centred = features - features.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return (centred @ vt[:count].T).astype(np.float64)
+
+
+def clasp_many(videos: Sequence[VideoInput]) -> list[list[list[float]]]:
+    """ClaSP on each video, in one run of its own interpreter (numba compiles once per process)."""
+    python = os.environ.get("CLASP_PYTHON", str(CLASP_VENV / "bin" / "python"))
+    if not Path(python).exists():
+        raise RuntimeError(f"ClaSP needs its own environment: {python} not found "
+                           "(bash scripts/setup-clasp.sh, or set CLASP_PYTHON)")
+    with tempfile.TemporaryDirectory(prefix="clasp-") as tmp:
+        path = Path(tmp) / "series.npz"
+        np.savez(path, *[_components(v.features, CLASP_COMPONENTS) for v in videos])
+        done = subprocess.run([python, str(CLASP_RUNNER), str(path)], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"ClaSP failed: {done.stderr.strip().splitlines()[-1:]}")
+    return [[_cut_times(v, ends)] for v, ends in zip(videos, json.loads(done.stdout))]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A registered segmenter: per video (``segment``) or a corpus at once (``segment_many``), and
+    whether it needs the decoded snippet features (else the true counts or the file suffice)."""
+
+    segment: Callable[[VideoInput], list[list[float]]] | None = None
+    segment_many: Callable[[Sequence[VideoInput]], list[list[list[float]]]] | None = None
+    needs_features: bool = True
+
+    def run(self, videos: Sequence[VideoInput]) -> list[list[list[float]]]:
+        return self.segment_many(videos) if self.segment_many else [self.segment(v) for v in videos]
+
+
+SEGMENTERS: dict[str, Baseline] = {
+    "uniform": Baseline(uniform, needs_features=False), "grid": Baseline(grid, needs_features=False),
+    "scenedetect": Baseline(scenedetect), "twfinch": Baseline(twfinch), "abd": Baseline(abd),
+    "pelt": Baseline(pelt), "kernel": Baseline(kernel), "clasp": Baseline(segment_many=clasp_many)}
+BASELINES = tuple(SEGMENTERS)
+
+
+def run_baselines(name: str, videos: Sequence[VideoInput], run_id: str) -> list[dict]:
+    """Event rows (the `events` schema) of one baseline on some videos (a corpus-level segmenter
+    such as ClaSP starts once for them all)."""
     if name not in SEGMENTERS:
         raise ValueError(f"unknown baseline {name!r}; known: {', '.join(SEGMENTERS)}")
-    if video.error:
-        raise RuntimeError(f"baseline {name} cannot run on video {video.video_id!r}: {video.error}")
-    boundaries = SEGMENTERS[name](video)
-    rows = Hierarchy.from_boundaries(video.video_id, video.duration_s, boundaries, []).to_rows()
-    return [{"run_id": run_id, **row, "model_version": f"baseline:{name}"} for row in rows]
+    for video in videos:
+        if video.error:
+            raise RuntimeError(f"baseline {name} cannot run on video {video.video_id!r}: {video.error}")
+    rows = []
+    for video, boundaries in zip(videos, SEGMENTERS[name].run(videos)):
+        hierarchy = Hierarchy.from_boundaries(video.video_id, video.duration_s, boundaries, [])
+        rows += [{"run_id": run_id, **row, "model_version": f"baseline:{name}"} for row in hierarchy.to_rows()]
+    return rows
 
 
 def events_table(rows: list[dict]) -> pa.Table:
-    """Rows as an Arrow table with the `events` schema (CONTRACTS.md)."""
+    """Rows as an Arrow table with the `events` schema (`pipelines.results.tables`)."""
     return pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA)

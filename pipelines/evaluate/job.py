@@ -38,7 +38,6 @@ from pipelines.results.timelines import draw_timeline
 from pipelines.runtime import tracking
 from streamer_core.metrics import EvaluationWarning
 
-FEATURE_BASELINES = {"scenedetect", "twfinch", "abd"}  # these need the video files
 log = logging.getLogger(__name__)
 
 
@@ -85,7 +84,7 @@ def _manifest(config: EvalConfig) -> dict[str, ManifestRow]:
     if unknown:
         raise UnknownNameError(f"unknown baseline(s) {', '.join(sorted(unknown))}; "
                                f"known: {', '.join(baselines.SEGMENTERS)}")
-    if not FEATURE_BASELINES & set(config.baselines):
+    if not any(baselines.SEGMENTERS[name].needs_features for name in config.baselines):
         return {}
     return {row.video_id: row for row in list_corpus(_video_dir(config))}
 
@@ -97,19 +96,26 @@ def baseline_events(config: EvalConfig, truth: Truth, run_id: str,
     if manifest and not check_coverage(truth, manifest, what=f"video files in {_video_dir(config)}"):
         raise UserError(f"no video of the truth is in {_video_dir(config)} ({_examples(truth.videos)} "
                         f"vs {_examples(manifest)}): give --video-dir")
-    rows = []
+    inputs = []
     for video_id, levels in sorted(truth.videos.items()):
         counts = tuple(len(levels[lv].spans) for lv in sorted(levels))
-        video = baselines.VideoInput(video_id, truth.durations[video_id], counts=counts)
-        if video_id in manifest:
-            video = baselines.load_video(manifest[video_id], config.snippet_size, counts=counts)
-        for name in config.baselines:
-            if name in FEATURE_BASELINES and video_id not in manifest:
-                continue  # already named by check_coverage
+        inputs.append(baselines.load_video(manifest[video_id], config.snippet_size, counts=counts)
+                      if video_id in manifest else baselines.VideoInput(video_id, truth.durations[video_id],
+                                                                        counts=counts))
+    rows = []
+    for name in config.baselines:
+        entry = baselines.SEGMENTERS[name]
+        ready = [v for v in inputs if not entry.needs_features or v.video_id in manifest]  # others: named
+        for video in (v for v in ready if v.error):  # by check_coverage; undecodable ones here
+            warnings.warn(BaselineFailedWarning(f"baseline {name} on {video.video_id!r}: {video.error}"),
+                          stacklevel=2)
+        ready = [v for v in ready if not v.error]
+        for group in ([ready] if entry.segment_many else [[v] for v in ready]):
             try:
-                rows += baselines.run_baseline(name, video, run_id)
+                rows += baselines.run_baselines(name, group, run_id)
             except Exception as exc:  # one video must not cost the table; it is named instead
-                warnings.warn(BaselineFailedWarning(f"baseline {name} on {video_id!r}: {exc}"), stacklevel=2)
+                names = ", ".join(repr(v.video_id) for v in group)
+                warnings.warn(BaselineFailedWarning(f"baseline {name} on {names}: {exc}"), stacklevel=2)
     return baselines.events_table(rows)
 
 
@@ -210,9 +216,10 @@ def log_to_mlflow(config: EvalConfig, result: EvalResult, run_name: str) -> str:
     for key, value in params.items():
         client.log_param(run.info.run_id, key, str(value))
     now_ms = int(time.time() * 1000)
-    metrics = [mlflow.entities.Metric(_metric_key(r.method, f"truth{r.truth_level}", f"pred{r.pred_level}", m),
-                                      float(getattr(r, m)), now_ms, 0)
-               for r in result.summary.itertuples() for m in config.score_settings.metrics if pd.notna(getattr(r, m))]
+    # records, not itertuples: a column such as f1_0.5s is no attribute name
+    metrics = [mlflow.entities.Metric(_metric_key(r["method"], f"truth{r['truth_level']}", f"pred{r['pred_level']}",
+                                                  m), float(r[m]), now_ms, 0)
+               for r in result.summary.to_dict("records") for m in config.score_settings.metrics if pd.notna(r[m])]
     for start in range(0, len(metrics), 900):
         client.log_batch(run.info.run_id, metrics=metrics[start:start + 900])
     for path in result.files:

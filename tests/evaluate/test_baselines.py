@@ -2,6 +2,8 @@
 same code path as STREAMER's events."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -13,8 +15,11 @@ from pipelines.evaluate.baselines import (
     VideoInput,
     abd,
     events_table,
+    grid,
+    kernel,
     load_video,
-    run_baseline,
+    pelt,
+    run_baselines,
     snippet_features,
     twfinch_partitions,
     uniform,
@@ -23,6 +28,8 @@ from pipelines.evaluate.truth import read_truth
 from pipelines.results.levels import predicted_levels
 from pipelines.results.tables import EVENTS_SCHEMA
 from pipelines.sample.corpus import CorpusOptions, write_corpus
+
+CLASP_PYTHON = Path(__file__).resolve().parents[2] / ".venv-clasp" / "bin" / "python"
 
 
 def planted(blocks=(10, 10, 10, 10), dims=24, seed=0) -> VideoInput:
@@ -106,10 +113,20 @@ def check_events(table: pa.Table, videos: list[VideoInput]) -> None:
                     assert p["start_s"] <= e["start_s"] and e["end_s"] <= p["end_s"]
 
 
+def test_change_point_baselines_find_planted_blocks():
+    video = planted((10, 14, 8, 12))
+    expected = [5.0, 12.0, 16.0]
+    assert pelt(video) == [expected]
+    assert kernel(video) == [expected]
+    assert grid(VideoInput("v", 7.0)) == [[2.0, 4.0, 6.0]]
+
+
 @pytest.mark.parametrize("name", sorted(SEGMENTERS))
 def test_each_baseline_writes_events_scored_like_streamer(corpus, name):
+    if name == "clasp" and not CLASP_PYTHON.exists():
+        pytest.skip(f"ClaSP's own environment is not set up ({CLASP_PYTHON}; bash scripts/setup-clasp.sh)")
     truth, videos = corpus
-    table = events_table([row for v in videos for row in run_baseline(name, v, "run-1")])
+    table = events_table(run_baselines(name, videos, "run-1"))
     check_events(table, videos)
     assert set(table.column("model_version").to_pylist()) == {f"baseline:{name}"}
     predictions = predicted_levels(table)
@@ -128,6 +145,6 @@ def test_failed_video_and_unknown_baseline_are_named(tmp_path):
     video = load_video(ManifestRow("broken.mp4", str(bad), 11, "x", "video"))
     assert "broken.mp4" in video.error
     with pytest.raises(RuntimeError, match="abd.*'broken.mp4'"):
-        run_baseline("abd", video, "r")
+        run_baselines("abd", [video], "r")
     with pytest.raises(ValueError, match="unknown baseline 'lstm'"):
-        run_baseline("lstm", planted(), "r")
+        run_baselines("lstm", [planted()], "r")

