@@ -180,7 +180,7 @@ def test_job_runs_every_baseline_and_logs_to_mlflow(tmp_path):
     experiment = client.get_experiment_by_name("test-evaluate")
     assert experiment.artifact_location.startswith("file://")
     (run,) = client.search_runs([experiment.experiment_id])
-    assert run.data.params["baselines"] == "uniform,scenedetect,twfinch,abd"
+    assert run.data.params["baselines"] == "uniform,grid,scenedetect,twfinch,abd,pelt,kernel"
     assert run.data.metrics["baseline:scenedetect/truth1/pred0/f1_1s".replace(":", "_")] == 1.0
     assert "baseline_scenedetect/truth1/pred0/f1_0.5s" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
