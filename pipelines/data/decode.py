@@ -3,8 +3,9 @@
 Sample ``i`` is the frame whose timestamp is nearest ``t = i * snippet_size`` (timestamps, not
 frame counts, so odd and variable frame rates sample the right instants); a video of duration
 ``d`` gives ``floor(d / snippet_size)`` samples. Frames are fetched chunk by chunk with
-``get_batch``, so memory holds one chunk however long the video is. Chunk rows follow
-CONTRACTS.md: videos give uint8 RGB ``[N, H, W, 3]``, ``.npy`` streams float32 ``[N, F]``.
+``get_batch``, so memory holds one chunk however long the video is. Chunk rows are `Chunk.to_row()`
+dicts, the same from every source: videos give uint8 RGB ``[N, H, W, 3]``, ``.npy`` streams float32
+``[N, F]``; `pipelines.data.feed` turns them into model input.
 
 A file that cannot be decoded gives a failure row (samples empty, ``is_last`` True, ``error``
 naming the file) instead of raising. Where the failure comes before the first chunk (corrupt,
@@ -22,12 +23,16 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipelines.data import storage
 from pipelines.data.corpus import ManifestRow
 from pipelines.data.storage import S3Settings
+
+if TYPE_CHECKING:
+    from streamer_core.config import ModelConfig
 
 # Output widths for which decord 0.6.0 fails every frame ("DECORDArrayCopyFromTo: The size
 # must exactly match"), found by probing widths 2-512 on this build, for any source size.
@@ -49,6 +54,12 @@ class DecodeSettings:
         if self.image_size < 1 or self.image_size in DECORD_BAD_WIDTHS:
             raise ValueError(f"image_size {self.image_size} is not supported: decord cannot "
                              f"output widths {sorted(DECORD_BAD_WIDTHS)}")
+
+    @classmethod
+    def for_model(cls, model: ModelConfig, chunk_frames: int = 64) -> DecodeSettings:
+        """What a model needs from the decoder (its sampling step and frame size); ValueError
+        when the decoder cannot give it."""
+        return cls(snippet_size=model.snippet_size, image_size=model.image_size, chunk_frames=chunk_frames)
 
 
 @dataclass
@@ -130,8 +141,8 @@ def _video_chunks(row: ManifestRow, settings: DecodeSettings,
         for index, (lo, hi) in enumerate(bounds):
             batch = (reader.get_batch(frames[lo:hi].tolist()).asnumpy() if hi > lo else
                      np.zeros((0, settings.image_size, settings.image_size, 3), np.uint8))
-            yield Chunk(row.video_id, row.uri, index, times[lo:hi], batch,
-                        index == len(bounds) - 1, duration)
+            yield Chunk(video_id=row.video_id, uri=row.uri, chunk_index=index, t_sec=times[lo:hi],
+                        samples=batch, is_last=index == len(bounds) - 1, duration_s=duration)
 
 
 def _feature_chunks(row: ManifestRow, settings: DecodeSettings,
@@ -144,9 +155,9 @@ def _feature_chunks(row: ManifestRow, settings: DecodeSettings,
         times = sample_times(duration, settings.snippet_size)
         bounds = _chunk_bounds(len(times), settings.chunk_frames)
         for index, (lo, hi) in enumerate(bounds):
-            yield Chunk(row.video_id, row.uri, index, times[lo:hi],
-                        np.asarray(array[lo:hi], dtype=np.float32),
-                        index == len(bounds) - 1, duration)
+            yield Chunk(video_id=row.video_id, uri=row.uri, chunk_index=index, t_sec=times[lo:hi],
+                        samples=np.asarray(array[lo:hi], dtype=np.float32),
+                        is_last=index == len(bounds) - 1, duration_s=duration)
 
 
 _DECORD_NOISE = re.compile(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ")  # "[hh:mm:ss] src/x.cc:12: "
@@ -157,8 +168,8 @@ def _failure(row: ManifestRow, settings: DecodeSettings, exc: BaseException,
     message = _DECORD_NOISE.sub("", " ".join(str(exc).split()))[:400]
     empty = (np.zeros((0, settings.image_size, settings.image_size, 3), np.uint8)
              if row.kind == "video" else np.zeros((0, 0), np.float32))
-    return Chunk(row.video_id, row.uri, chunk_index, np.zeros(0, np.float64), empty, True, 0.0,
-                 error=f"{type(exc).__name__}: {row.uri}: {message}")
+    return Chunk(video_id=row.video_id, uri=row.uri, chunk_index=chunk_index, t_sec=np.zeros(0, np.float64),
+                 samples=empty, is_last=True, duration_s=0.0, error=f"{type(exc).__name__}: {row.uri}: {message}")
 
 
 def iter_chunks(row: ManifestRow | Mapping, settings: DecodeSettings = DecodeSettings(),

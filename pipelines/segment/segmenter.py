@@ -1,8 +1,8 @@
 """Segmenting videos with a trained model in plain Python; the segment job's Ray actor wraps it.
 
 Several videos advance together (one batched forward pass per sample, no gradients), each read
-chunk by chunk with `pipelines.data.decode.iter_chunks` and decoded a little ahead in a thread, so
-memory holds a few chunks per video and decoding overlaps the model's work. A video
+through its own `pipelines.data.feed.VideoFeed` (decoded and converted a few chunks ahead in a
+thread, so memory holds a few chunks per video and decoding overlaps the model's work). A video
 that cannot be decoded, or whose samples the model refuses, gets a `failed` result with the
 reason and costs the other videos of its batch nothing: its feed ends and its partial hierarchy
 is dropped. Should the shared forward pass itself raise, the unfinished videos are retried one
@@ -11,31 +11,26 @@ at a time, so that only the culprit fails.
 from __future__ import annotations
 
 import hashlib
-import itertools
-import queue
 import re
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 
 from pipelines.data import storage
 from pipelines.data.corpus import ManifestRow
-from pipelines.data.decode import DecodeSettings, iter_chunks
+from pipelines.data.decode import DecodeSettings
+from pipelines.data.feed import VideoFeed
 from pipelines.data.storage import S3Settings
 from pipelines.results.tables import EVENTS_SCHEMA, VIDEOS_SCHEMA
 from streamer_core import (
     CheckpointError,
-    InputError,
     Streamer,
     StreamerModel,
     StreamSource,
-    to_model_input,
 )
 
 EVENT_FIELDS = [f for f in EVENTS_SCHEMA if f.name not in ("run_id", "video_id", "model_version")]
@@ -92,93 +87,32 @@ def load_model(checkpoint: str, settings: S3Settings | None = None, expect_sha25
 
 
 def decode_settings(model: StreamerModel, chunk_frames: int = 64) -> DecodeSettings:
-    """What the model needs from the decoder; ValueError when the decoder cannot give it."""
-    cfg = model.cfg
-    return DecodeSettings(snippet_size=cfg.snippet_size, image_size=cfg.image_size, chunk_frames=chunk_frames)
-
-
-def _prefetched(chunks: Iterator[dict], depth: int = 2) -> Iterator[dict]:
-    """The chunks, decoded up to `depth` ahead in a thread (decord releases the GIL), so that
-    decoding overlaps the model's work; the thread stops when the consumer does."""
-    ready: queue.Queue = queue.Queue(maxsize=depth)
-    stop, end = threading.Event(), object()
-
-    def work() -> None:
-        for item in itertools.chain(chunks, [end]):
-            while not stop.is_set():
-                try:
-                    ready.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if stop.is_set():
-                return
-
-    threading.Thread(target=work, name="decode-ahead", daemon=True).start()
-    try:
-        while (item := ready.get()) is not end:
-            yield item
-    finally:
-        stop.set()
-
-
-class _Feed:
-    """One video's chunks, each checked against the model before the shared pass sees it; the
-    first decode or input error ends the feed and is kept."""
-
-    def __init__(self, row: ManifestRow, model: StreamerModel, decode: DecodeSettings, s3: S3Settings | None):
-        self.row, self.model, self.frames, self.error = row, model, 0, ""
-        self._chunks = _prefetched(iter_chunks(row, decode, s3))  # starts decoding now
-        self.first: dict | None = None
-
-    def prime(self) -> bool:
-        """Waits for the first chunk (it holds the duration); False when the video failed already."""
-        self.first = self._next()
-        return self.first is not None
-
-    def _next(self) -> dict | None:
-        chunk = next(self._chunks, None)
-        if chunk is None or self.error:
-            return None
-        if chunk["error"]:
-            self.error = chunk["error"]
-            return None
-        try:
-            to_model_input(chunk["samples"], self.model.cfg)
-        except InputError as exc:
-            self.error = f"InputError: {self.row.uri}: {exc}"
-            return None
-        self.frames += len(chunk["samples"])
-        return chunk
-
-    def samples(self) -> Iterator[np.ndarray]:
-        chunk = self.first
-        while chunk is not None:
-            yield chunk["samples"]
-            chunk = self._next()
+    """`DecodeSettings.for_model` of a loaded model (the segment job's check before any work)."""
+    return DecodeSettings.for_model(model.cfg, chunk_frames=chunk_frames)
 
 
 def _result(row: ManifestRow, started: float, **values) -> VideoResult:
-    return VideoResult(row.video_id, row.uri, row.etag, seconds=round(time.perf_counter() - started, 4), **values)
+    return VideoResult(video_id=row.video_id, uri=row.uri, etag=row.etag,
+                       seconds=round(time.perf_counter() - started, 4), **values)
 
 
 def _together(model: StreamerModel, rows: Sequence[ManifestRow], decode: DecodeSettings,
               s3: S3Settings | None) -> Iterator[VideoResult]:
     started = time.perf_counter()
     feeds = {}
-    for feed in [_Feed(row, model, decode, s3) for row in rows]:  # all decoding in parallel
+    for feed in [VideoFeed(row, decode, model, s3) for row in rows]:  # all decoding in parallel
         if feed.prime():
             feeds[feed.row.video_id] = feed
         else:
             yield _result(feed.row, started, status="failed", error=feed.error or "no chunks")
-    sources = [StreamSource(f.row.video_id, f.samples(), float(f.first["duration_s"])) for f in feeds.values()]
+    sources = [StreamSource(f.row.video_id, f, f.duration_s) for f in feeds.values()]
     with torch.no_grad():
         for hierarchy in Streamer(model).run(sources):
             feed = feeds[hierarchy.video_id]
             if feed.error:
                 yield _result(feed.row, started, status="failed", error=feed.error)
             else:
-                yield _result(feed.row, started, duration_s=hierarchy.duration_s, frames=feed.frames,
+                yield _result(feed.row, started, duration_s=hierarchy.duration_s, frames=feed.samples,
                               scores=hierarchy.scores, changes=hierarchy.changes, events=hierarchy.to_rows())
 
 
@@ -226,7 +160,7 @@ class SegmentActor:
                  s3: S3Settings | None = None, device: str = "cpu"):
         loaded = load_model(checkpoint, s3, expect_sha256=sha256)
         self.model = loaded.model.to(device)
-        self.decode = decode_settings(self.model, chunk_frames)
+        self.decode = DecodeSettings.for_model(self.model.cfg, chunk_frames=chunk_frames)
         self.run_id, self.version, self.s3 = run_id, version, s3
 
     def __call__(self, batch: pa.Table) -> pa.Table:

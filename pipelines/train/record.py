@@ -3,8 +3,9 @@
 A checkpoint directory (one per cut; Ray Train merges the ranks' files into it):
   model.pt         the weights (`StreamerModel.save`, readable by `from_checkpoint`), with the
                    config, the run name and model_version "<run_name>/<videos done>" in its extras
-  record.json      every video done so far: which rank learned it, ok or failed, samples, and
-                   the metrics history (one entry per cut)
+  record.json      every video done so far: which rank learned it, ok or failed, samples, the
+                   metrics history (one entry per cut) and where each attempt (a restart after a
+                   failure, a resumed run) began
   config.json      the whole config tree
   learner-<r>.pt   rank r's optimiser states and accumulated gradients
 """
@@ -44,6 +45,7 @@ class TrainRecord:
     history: list[dict] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)  # weights hash of each rank at the last cut
     nodes: list[str] = field(default_factory=list)  # node IP of each rank at the last cut
+    starts: list[int] = field(default_factory=list)  # videos done when each attempt that cut began
 
     def done(self) -> set[str]:
         return {v.video_id for v in self.videos}
@@ -57,8 +59,9 @@ class TrainRecord:
     @classmethod
     def from_json(cls, text: str) -> TrainRecord:
         values = json.loads(text)
-        return cls(values["run_name"], [VideoRecord(**v) for v in values["videos"]],
-                   values["history"], values.get("digests", []), values.get("nodes", []))
+        return cls(run_name=values["run_name"], videos=[VideoRecord(**v) for v in values["videos"]],
+                   history=values["history"], digests=values.get("digests", []), nodes=values.get("nodes", []),
+                   starts=values.get("starts", []))
 
 
 def learner_file(rank: int) -> str:

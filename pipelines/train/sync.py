@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, fields
 
 import torch
 import torch.distributed as dist
@@ -65,7 +65,8 @@ def decide(table: Sequence[Status], checkpoint_videos: int) -> Decision:
     learning = {s.levels for s in table if s.active or s.changed}
     periodic = any(s.at_step for s in table) and len(learning) == 1
     group = changed if (cut or periodic) else ()
-    return Decision(finished, cut, due and not cut, group, tuple(table[r].levels for r in group))
+    return Decision(finished=finished, checkpoint=cut, wait=due and not cut, group=group,
+                    levels=tuple(table[r].levels for r in group))
 
 
 def level_of_parameters(model: StreamerModel) -> list[tuple[int, list[torch.nn.Parameter]]]:
@@ -89,8 +90,8 @@ class Synchronizer:
     def sync(self, *, active: bool, at_boundary: bool, at_step: bool = False,
              reencode: Callable[[], None] | None = None) -> Decision:
         """One collective call; `reencode` refreshes state computed with the old weights."""
-        mine = Status(active, at_boundary, at_step, self.changed, self.done,
-                      int(self.model.active_levels))
+        mine = Status(active=active, at_boundary=at_boundary, at_step=at_step, changed=self.changed,
+                      done=self.done, levels=int(self.model.active_levels))
         table = self._gather(mine)
         decision = decide(table, self.checkpoint_videos)
         self.calls += 1
@@ -125,7 +126,8 @@ class Synchronizer:
         row = torch.tensor([int(v) for v in astuple(mine)], dtype=torch.int64)
         rows = [torch.empty_like(row) for _ in range(self.world)]
         dist.all_gather(rows, row, group=self.group)
-        return [Status(*(bool(v) for v in r[:4].tolist()), *r[4:].tolist()) for r in rows]
+        return [Status(**{f.name: bool(v) if f.type == "bool" else v for f, v in zip(fields(Status), r.tolist())})
+                for r in rows]  # the flags travel as 0/1
 
     def _average(self, decision: Decision) -> None:
         """Per level, the mean over the group's ranks that have that level; all adopt it."""

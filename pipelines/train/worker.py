@@ -1,11 +1,11 @@
 """The per-worker loop of the training job: runs inside each Ray Train worker.
 
 Each worker restores the last checkpoint (if any), takes its share of the videos not yet done
-(whole videos, balanced by size, the same split computed on every rank), streams each one's
-chunks from the decode path's own generator (`pipelines.data.decode.iter_chunks`, no copy on local
-disk) and learns from it in frame order. `pipelines.train.sync` averages the weights across workers and
-decides when to cut a checkpoint; the cut gathers every rank's record, rank 0 writes the shared
-files, every rank its learner state, and all report it to Ray Train.
+(whole videos, balanced by size, the same split computed on every rank), reads each one through a
+`pipelines.data.feed.VideoFeed` (decoded a few chunks ahead in a thread, no copy on local disk, the
+same feed segmentation reads) and learns from it in frame order. `pipelines.train.sync` averages
+the weights across workers and decides when to cut a checkpoint; the cut gathers every rank's
+record, rank 0 writes the shared files, every rank its learner state, and all report it to Ray Train.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ import torch
 import torch.distributed as dist
 
 from pipelines.data.corpus import ManifestRow, balance
-from pipelines.data.decode import DecodeSettings, iter_chunks
+from pipelines.data.decode import DecodeSettings
+from pipelines.data.feed import VideoFeed
 from pipelines.data.storage import S3Settings
 from pipelines.train.record import (
     TrainRecord,
@@ -33,17 +34,22 @@ from pipelines.train.record import (
     write_shared,
 )
 from pipelines.train.sync import SYNC_TIMEOUT_S, Synchronizer, weights_digest
-from streamer_core import Config, InputError, Learner, StreamerModel, StreamSource
+from streamer_core import Config, Learner, StreamerModel, StreamSource
 
 
 @dataclass(frozen=True)
 class CrashOnce:
     """Test hook: the worker of `rank` exits abruptly after learning `after_videos` videos in
-    one attempt (after that video's sync), once per `marker` file (created just before)."""
+    one attempt (after that video's sync), once per `marker` file (created just before).
+
+    It waits `hold_s` first: Ray Train's controller collects reported checkpoints when it polls
+    the workers (every 2 s), and a worker that dies before that poll takes the checkpoint it
+    reported with it, so the restart would begin from the one before (or from scratch)."""
 
     rank: int
     after_videos: int
     marker: str
+    hold_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -83,24 +89,6 @@ class SyncedLearner(Learner):
             self.after_step(streams)
 
 
-class VideoStream:
-    """One video's sample chunks in order; remembers the failure row that ended it, if any."""
-
-    def __init__(self, row: ManifestRow, settings: DecodeSettings, s3: S3Settings | None):
-        self.row, self.error, self.samples, self.duration_s = row, "", 0, 0.0
-        self._chunks = iter_chunks(row, settings, s3)
-
-    def __iter__(self):
-        for chunk in self._chunks:
-            if chunk["error"]:
-                self.error = chunk["error"]
-                return
-            self.duration_s = float(chunk["duration_s"])
-            self.samples += len(chunk["samples"])
-            if len(chunk["samples"]):
-                yield chunk["samples"]
-
-
 def train_loop_per_worker(config: dict[str, Any]) -> None:
     """Ray Train entry point; `config["plan"]` is a WorkerPlan."""
     ctx = ray.train.get_context()
@@ -124,10 +112,9 @@ class Worker:
         self.control = dist.new_group(backend="gloo", timeout=timedelta(seconds=SYNC_TIMEOUT_S))
         self.sync = Synchronizer(self.model, rank, world, self.cfg.train.checkpoint_every * world,
                                  self._cut, self.control)
-        self.record = TrainRecord(plan.run_name)
+        self.record = TrainRecord(run_name=plan.run_name)
         self.node = ray.util.get_node_ip_address()  # recorded at each cut: which node each rank ran on
-        m = self.cfg.model
-        self.settings = DecodeSettings(m.snippet_size, m.image_size, self.cfg.data.chunk_frames)
+        self.settings = DecodeSettings.for_model(self.cfg.model, chunk_frames=self.cfg.data.chunk_frames)
         self.learned = 0  # videos learned in this attempt (for the crash hook)
         self._new_progress()
 
@@ -142,6 +129,7 @@ class Worker:
         return balance([r for r in self.plan.manifest if r.video_id not in done], self.world)[self.rank]
 
     def run(self) -> None:
+        self.record.starts.append(len(self.record.videos))
         self.sync.broadcast_from(0)
         self._new_progress()
         for row in self.share():
@@ -152,23 +140,19 @@ class Worker:
 
     # ---- one video ---------------------------------------------------------------------------
     def _learn(self, row: ManifestRow) -> None:
-        stream = VideoStream(row, self.settings, self.plan.s3)
-        source = StreamSource(row.video_id, stream)
-        try:
-            hierarchy = self.learner.learn(source)
-        except InputError as exc:
-            stream.error = f"InputError: {row.uri}: {exc}"
-            hierarchy = None
-        status = "failed" if stream.error else "ok"
-        if stream.error:
-            print(f"rank {self.rank}: failed video {row.video_id}: {stream.error}")
-        self.progress.videos.append(VideoRecord(row.video_id, self.rank, status, stream.samples,
-                                                stream.duration_s, stream.error))
-        self.progress.frames += stream.samples
-        self.progress.video_s += stream.duration_s
-        if hierarchy is not None:
-            for level in range(len(hierarchy.levels)):
-                self.progress.boundaries[level] += len(hierarchy.boundaries(level))
+        """Learns what the feed gives; a video whose feed ends in an error is recorded as failed
+        with the samples learned before it (those did move the weights)."""
+        feed = VideoFeed(row, self.settings, self.model, self.plan.s3)
+        hierarchy = self.learner.learn(StreamSource(row.video_id, feed))
+        if feed.error:
+            print(f"rank {self.rank}: failed video {row.video_id}: {feed.error}")
+        self.progress.videos.append(VideoRecord(
+            video_id=row.video_id, rank=self.rank, status="failed" if feed.error else "ok",
+            samples=feed.samples, duration_s=feed.duration_s, error=feed.error))
+        self.progress.frames += feed.samples
+        self.progress.video_s += feed.duration_s
+        for level in range(len(hierarchy.levels)):
+            self.progress.boundaries[level] += len(hierarchy.boundaries(level))
         self.learned += 1
 
     def _maybe_crash(self) -> None:
@@ -179,6 +163,7 @@ class Worker:
             open(hook.marker, "x").close()
         except FileExistsError:
             return
+        time.sleep(hook.hold_s)
         print(f"rank {self.rank}: crash hook: exiting after {self.learned} videos", flush=True)
         os._exit(17)
 
@@ -191,7 +176,7 @@ class Worker:
 
     def _new_progress(self) -> None:
         n = self.cfg.model.max_layers
-        self.progress = Progress(int(self.model.active_levels), boundaries=[0] * n)
+        self.progress = Progress(levels=int(self.model.active_levels), boundaries=[0] * n)
         self._loss_base = (list(self.learner.loss_sum), list(self.learner.loss_count))
         self._started = time.perf_counter()
 

@@ -5,24 +5,28 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import socket
 
 import pytest
 import torch
 
+from pipelines.runtime.local_s3 import _free_ports
 from pipelines.train.sync import Decision, Status, decide
 
 START = 1.0  # every parameter starts here (set on rank 0, broadcast to the others)
 
 
 def _status(active=True, at_boundary=False, at_step=False, changed=False, done=0, levels=1) -> Status:
-    return Status(active, at_boundary, at_step, changed, done, levels)
+    return Status(active=active, at_boundary=at_boundary, at_step=at_step, changed=changed, done=done, levels=levels)
+
+
+def _decision(finished=False, checkpoint=False, wait=False, group=(), levels=()) -> Decision:
+    return Decision(finished=finished, checkpoint=checkpoint, wait=wait, group=group, levels=levels)
 
 
 def test_periodic_average_over_changed_ranks_only():
     table = [_status(at_step=True, changed=True), _status(at_boundary=True),
              _status(active=False, at_boundary=True, levels=2)]  # finished ranks never block it
-    assert decide(table, checkpoint_videos=10) == Decision(False, False, False, (0,), (1,))
+    assert decide(table, checkpoint_videos=10) == _decision(group=(0,), levels=(1,))
 
 
 def test_periodic_average_skipped_when_learning_ranks_disagree_on_levels():
@@ -32,14 +36,14 @@ def test_periodic_average_skipped_when_learning_ranks_disagree_on_levels():
 
 def test_checkpoint_waits_for_every_rank_to_reach_a_boundary():
     waiting = [_status(at_boundary=True, done=2), _status(at_step=True, changed=True, done=1)]
-    assert decide(waiting, 3) == Decision(False, False, True, (1,), (1,))
+    assert decide(waiting, 3) == _decision(wait=True, group=(1,), levels=(1,))
     ready = [_status(at_boundary=True, done=2), _status(at_boundary=True, changed=True, done=1, levels=2)]
-    assert decide(ready, 3) == Decision(False, True, False, (1,), (2,))
+    assert decide(ready, 3) == _decision(checkpoint=True, group=(1,), levels=(2,))
 
 
 def test_finished_when_no_rank_is_active():
     table = [_status(active=False, at_boundary=True, changed=True), _status(active=False, at_boundary=True)]
-    assert decide(table, 100) == Decision(True, True, False, (0,), (1,))
+    assert decide(table, 100) == _decision(finished=True, checkpoint=True, group=(0,), levels=(1,))
 
 
 def _rank_main(rank: int, world: int, port: int, videos: list[int], checkpoint_videos: int, out) -> None:
@@ -78,9 +82,7 @@ def _rank_main(rank: int, world: int, port: int, videos: list[int], checkpoint_v
 
 
 def _run(plans: list[list[int]], checkpoint_videos: int = 100) -> list[tuple]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    (port,) = _free_ports(1)
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     procs = [ctx.Process(target=_rank_main, args=(r, len(plans), port, plans[r], checkpoint_videos, out))
