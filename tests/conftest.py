@@ -1,10 +1,11 @@
-"""Shared fixtures: a real SeaweedFS S3 server for the session and a fresh bucket per test."""
+"""Shared fixtures: a real SeaweedFS S3 server for the session, a fresh bucket per test, and a
+local Ray cluster per test module."""
 import uuid
 
 import pytest
 
 from pipelines.data import storage
-from pipelines.runtime.local_s3 import local_s3
+from pipelines.runtime.local_s3 import _free_ports, local_s3
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +37,24 @@ def upload_corpus(s3_server, s3_bucket):
         storage.upload_dir(folder, prefix, s3_server.settings())
         return prefix
     return upload
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A local Ray cluster of this test module, stopped after it; yields its GCS address (the
+    `RAY_ADDRESS` of a job run as a subprocess).
+
+    `address="local"` keeps it off any other cluster on the machine, and its state API is its own
+    dashboard: Ray Train's placement-group cleaner otherwise auto-detects the newest cluster on the
+    machine, which may be another test's, finds no controller there and tears down this run's
+    workers. 4 logical CPUs, as in `pipelines.runtime.cluster.init_ray`."""
+    import ray
+
+    (port,) = _free_ports(1)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("RAY_API_SERVER_ADDRESS", f"http://127.0.0.1:{port}")
+        ray.init(address="local", num_cpus=4, include_dashboard=True, dashboard_port=port)
+        try:
+            yield ray.get_runtime_context().gcs_address
+        finally:
+            ray.shutdown()

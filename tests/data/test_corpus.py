@@ -50,14 +50,14 @@ def test_unreachable_endpoint_names_the_uri():
 
 
 def test_manifest_row_round_trips_through_dicts():
-    row = ManifestRow("a/b.mp4", "s3://bk/a/b.mp4", 3, "e", "video")
+    row = ManifestRow(video_id="a/b.mp4", uri="s3://bk/a/b.mp4", size=3, etag="e", kind="video")
     assert ManifestRow.coerce(row.to_dict()) == row
     assert kind_of("X.Mp4") == "video" and kind_of("f.npy") == "features"
     assert kind_of("truth.csv") is None
 
 
 def test_balance_keeps_videos_whole_and_loads_even():
-    rows = [ManifestRow(f"v{i}", f"/v{i}", size, "", "video")
+    rows = [ManifestRow(video_id=f"v{i}", uri=f"/v{i}", size=size, etag="", kind="video")
             for i, size in enumerate([100, 90, 50, 40, 30, 20, 10, 10])]
     parts = balance(rows, 3)
     assert sorted(r.video_id for p in parts for r in p) == sorted(r.video_id for r in rows)

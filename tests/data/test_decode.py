@@ -6,12 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from helpers.decode import (
-    assert_well_ordered,
-    corrupt_middle,
-    decode_all,
-    write_bad_files,
-)
+from helpers.bad_files import corrupt_middle, write_files
+from helpers.decode import assert_well_ordered, decode_all, write_bad_files
 
 from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import (
@@ -73,9 +69,13 @@ def test_frames_are_resized_by_the_decoder(tmp_path):
     specs = write_corpus(tmp_path, CorpusOptions(videos=1, seed=4, lossless=True, **SHORT))
     settings = DecodeSettings(image_size=32, snippet_size=1.0)
     (chunks,) = decode_all(list_corpus(tmp_path), settings).values()
-    for t, sample in zip(chunks[0]["t_sec"], chunks[0]["samples"]):
+    assert_well_ordered(chunks, settings)  # no failure row
+    times = np.concatenate([c["t_sec"] for c in chunks])
+    samples = np.concatenate([c["samples"] for c in chunks])
+    assert len(samples) == len(times) == math.floor(specs[0].duration_s + 1e-6) >= 6
+    assert samples.shape[1:] == (32, 32, 3)
+    for t, sample in zip(times, samples, strict=True):
         expected = _expected_frame(specs[0], t).reshape(32, 2, 32, 2, 3).mean(axis=(1, 3))
-        assert sample.shape == (32, 32, 3)
         assert np.abs(sample - expected).mean() < 12
 
 
@@ -109,8 +109,7 @@ def test_each_bad_file_gives_one_failure_row_and_others_decode(tmp_path):
 
 
 def test_failure_rows_have_typed_empty_samples(tmp_path):
-    (tmp_path / "x.mp4").write_bytes(b"")
-    (tmp_path / "y.npy").write_bytes(b"not numpy")
+    write_files(tmp_path, {"x.mp4": b"", "y.npy": b"not numpy"})
     streams = decode_all(list_corpus(tmp_path), DecodeSettings(image_size=32))
     assert streams["x.mp4"][0]["samples"].shape == (0, 32, 32, 3)
     assert streams["x.mp4"][0]["samples"].dtype == np.uint8

@@ -10,10 +10,10 @@ import textwrap
 from dataclasses import replace
 
 import pytest
+from helpers.bad_files import corrupt_middle
 from helpers.decode import (
     assert_same_streams,
     assert_well_ordered,
-    corrupt_middle,
     decode_all,
     gather,
     write_bad_files,
@@ -45,18 +45,6 @@ def uploaded(folder, upload_corpus) -> str:
     return upload_corpus(folder)
 
 
-@pytest.fixture(scope="module")
-def ray_local():
-    import ray
-
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=4, include_dashboard=False)
-    yield
-    if started:
-        ray.shutdown()
-
-
 def test_s3_and_folder_give_identical_streams(folder, uploaded, s3_server):
     settings = s3_server.settings()
     local, remote = list_corpus(str(folder)), list_corpus(uploaded, settings)
@@ -84,7 +72,7 @@ def test_object_deleted_after_listing_is_a_failure_row(uploaded, s3_server):
             assert_well_ordered(chunks, SETTINGS)
 
 
-def test_ray_data_gives_the_same_chunks_as_iter_chunks(folder, uploaded, s3_server, ray_local):
+def test_ray_data_gives_the_same_chunks_as_iter_chunks(folder, uploaded, s3_server, ray_cluster):
     settings = s3_server.settings()
     manifest = list_corpus(uploaded, settings)
     rows = list(read_chunks(manifest, SETTINGS, s3=settings).iter_rows())
@@ -93,7 +81,7 @@ def test_ray_data_gives_the_same_chunks_as_iter_chunks(folder, uploaded, s3_serv
     assert gather(rows)["bad/empty.mp4"][0]["error"]
 
 
-def test_ray_data_reads_s3_with_credentials_from_the_job_env(uploaded, s3_server, ray_local):
+def test_ray_data_reads_s3_with_credentials_from_the_job_env(uploaded, s3_server, ray_cluster):
     """As in a submitted job: no settings passed, the AWS variables come from runtime_env."""
     import ray.data
 

@@ -51,6 +51,7 @@ def test_local_reads_and_copies(tmp_path):
     assert written == [str(tmp_path / "dst" / "d" / "f.bin")]
     assert storage.read_bytes(written[0]) == b"abc" * 1000
     assert storage.copy_to_file(written[0], tmp_path / "copy", block_bytes=7) == 3000
+    assert (tmp_path / "copy").read_bytes() == b"abc" * 1000
 
 
 @pytest.mark.slow
@@ -67,6 +68,7 @@ def test_s3_round_trip(tmp_path, s3_server, s3_bucket):
     fs, path = storage.filesystem(written, settings)
     assert fs.get_file_info(path).size == 25600
     assert storage.copy_to_file(written, tmp_path / "c", settings, block_bytes=1000) == 25600
+    assert (tmp_path / "c").read_bytes() == bytes(range(256)) * 100
     with pytest.raises(FileNotFoundError):
         storage.read_bytes(storage.join(s3_bucket, "missing.mp4"), settings)
 

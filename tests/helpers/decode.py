@@ -7,27 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.bad_files import broken_copies, write_files
 from pipelines.data.decode import DecodeSettings, iter_chunks
-
-BAD_FILES = ("bad/corrupt.mp4", "bad/truncated.mp4", "bad/empty.mp4", "bad/text.mp4",
-             "bad/features_3d.npy")
 
 
 def write_bad_files(root: Path, good_video: Path) -> list[str]:
-    """One file per kind of breakage, made from a good video; returns their video ids."""
-    data = good_video.read_bytes()
-    noise = np.random.default_rng(0).integers(0, 256, len(data) // 2, dtype=np.uint8).tobytes()
-    contents = {
-        "bad/corrupt.mp4": data[:2000] + noise + data[2000 + len(noise):],
-        "bad/truncated.mp4": data[: len(data) // 2],
-        "bad/empty.mp4": b"",
-        "bad/text.mp4": b"this is not a video, only text\n" * 20,
-    }
-    for name, payload in contents.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(payload)
+    """Every broken file of `helpers.bad_files` under bad/, plus a feature file of the wrong
+    rank; returns their video ids."""
+    names = write_files(root, {f"bad/{name}": data for name, data in broken_copies(good_video.read_bytes()).items()})
     np.save(root / "bad/features_3d.npy", np.zeros((4, 2, 2), np.float32))
-    return list(BAD_FILES)
+    return [*names, "bad/features_3d.npy"]
 
 
 def gather(rows) -> dict[str, list[dict]]:
@@ -64,10 +53,3 @@ def assert_same_streams(a: dict[str, list[dict]], b: dict[str, list[dict]]) -> N
             np.testing.assert_array_equal(x["t_sec"], y["t_sec"])
             np.testing.assert_array_equal(x["samples"], y["samples"])
 
-
-
-def corrupt_middle(data: bytes, start: float = 0.5, fraction: float = 0.2) -> bytes:
-    """Noise over ``fraction`` of the file from ``start``: it opens, then breaks part-way."""
-    lo, n = int(len(data) * start), int(len(data) * fraction)
-    noise = np.random.default_rng(1).integers(0, 256, n, dtype=np.uint8).tobytes()
-    return data[:lo] + noise + data[lo + n:]

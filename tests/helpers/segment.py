@@ -6,24 +6,22 @@ from pathlib import Path
 
 import torch
 
+from helpers.bad_files import MP4_GARBAGE, write_files
 from pipelines.data import storage
 from pipelines.data.corpus import list_corpus
-from pipelines.data.decode import iter_chunks
+from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.sample.corpus import CorpusOptions, write_corpus
-from pipelines.segment.segmenter import decode_settings
 from streamer_core import Learner, StreamerModel, StreamSource, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
-BAD_FILES = {"broken/corrupt.mp4": b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 40, "broken/empty.mp4": b""}
+BAD_FILES = {"broken/corrupt.mp4": MP4_GARBAGE, "broken/empty.mp4": b""}
 
 
 def make_corpus(folder: Path, videos: int = 4, seed: int = 0, bad: bool = True, **options) -> Path:
     """Short sample videos (64 px, 6-10 s), plus a corrupt and an empty file when `bad`."""
     defaults = dict(videos=videos, seed=seed, min_duration_s=6.0, max_duration_s=10.0, size=64, fps=(10.0,))
     write_corpus(folder, CorpusOptions(**{**defaults, **options}))
-    for name, data in (BAD_FILES.items() if bad else ()):
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(data)
+    write_files(folder, BAD_FILES if bad else {})
     return folder
 
 
@@ -34,7 +32,7 @@ def train_tiny(corpus: str, dest: str, settings=None, overrides=("model.init_lay
     model = StreamerModel(cfg.model)
     learner = Learner(model, cfg.learn)
     row = next(r for r in list_corpus(corpus, settings) if "broken" not in r.video_id)
-    chunks = [c["samples"] for c in iter_chunks(row, decode_settings(model), settings)]
+    chunks = [c["samples"] for c in iter_chunks(row, DecodeSettings.for_model(cfg.model), settings)]
     learner.learn(StreamSource(row.video_id, chunks))
     data = model.to_bytes()
     if storage.is_s3(dest):

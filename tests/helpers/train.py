@@ -6,7 +6,7 @@ from pathlib import Path
 
 import mlflow
 
-from helpers.decode import corrupt_middle
+from helpers.bad_files import MP4_GARBAGE, corrupt_middle, write_files
 from pipelines.data import storage
 from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings, iter_chunks
@@ -26,16 +26,14 @@ def write_training_corpus(root: Path) -> Path:
     """Five short videos, a long one, a corrupt file and a damaged copy of a good one."""
     write_corpus(root / "short", SHORT)
     write_corpus(root / "long", LONG)
-    (root / "bad").mkdir()
-    (root / BAD[0]).write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
     some = sorted((root / "short").rglob("*.mp4"))[0]
-    (root / BAD[1]).write_bytes(corrupt_middle(some.read_bytes(), start=0.6, fraction=0.3))
+    write_files(root, dict(zip(BAD, (MP4_GARBAGE, corrupt_middle(some.read_bytes(), start=0.6, fraction=0.3)))))
     return root
 
 
 def expected_samples(corpus_uri: str, cfg: Config, s3=None) -> dict[str, int]:
     """Samples each ok video yields (what exactly-once learning must have consumed)."""
-    settings = DecodeSettings(cfg.model.snippet_size, cfg.model.image_size, cfg.data.chunk_frames)
+    settings = DecodeSettings.for_model(cfg.model, chunk_frames=cfg.data.chunk_frames)
     counts = {}
     for row in list_corpus(corpus_uri, s3):
         chunks = list(iter_chunks(row, settings, s3))

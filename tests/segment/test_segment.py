@@ -16,6 +16,7 @@ from helpers.segment import ROOT, check_events, make_corpus, train_tiny
 
 from pipelines.data import storage
 from pipelines.data.corpus import list_corpus
+from pipelines.data.decode import DecodeSettings
 from pipelines.results import query, tables
 from pipelines.segment.job import SegmentOptions, segment
 from pipelines.segment.segmenter import load_model, segment_rows, split_batch, to_batch
@@ -33,9 +34,7 @@ def local_model(tmp_path_factory):
 def test_bad_files_fail_alone_and_the_rest_is_complete(local_model):
     corpus, checkpoint = local_model
     loaded = load_model(checkpoint)
-    from pipelines.segment.segmenter import decode_settings
-
-    out = list(segment_rows(loaded.model, list_corpus(str(corpus)), decode_settings(loaded.model)))
+    out = list(segment_rows(loaded.model, list_corpus(str(corpus)), DecodeSettings.for_model(loaded.model.cfg)))
     by_id = {r.video_id: r for r in out}
     assert sorted(by_id) == sorted(r.video_id for r in list_corpus(str(corpus)))
     for name in ("broken/corrupt.mp4", "broken/empty.mp4"):
@@ -68,22 +67,13 @@ def test_missing_or_incompatible_checkpoint_fails_before_any_work(local_model, t
     assert not (tmp_path / "out").exists() and not (tmp_path / "mlflow.db").exists()
 
 
-@pytest.fixture(scope="module")
-def ray_address():
-    import ray
-
-    ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False)
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
-
-
 def _upload(folder, uri, settings):
     storage.upload_dir(folder, uri, settings)
     return uri
 
 
 @pytest.mark.slow
-def test_end_to_end_then_nightly(ray_address, s3_server, s3_bucket, tmp_path):
+def test_end_to_end_then_nightly(ray_cluster, s3_server, s3_bucket, tmp_path):
     settings = s3_server.settings()
     footage = _upload(make_corpus(tmp_path / "corpus"), f"{s3_bucket}/footage", settings)
     checkpoint = train_tiny(footage, f"{s3_bucket}/models/model.pt", settings)
@@ -157,7 +147,7 @@ def _wait_until_quiet(output: str, settings, quiet_s: float = 3.0) -> None:
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_without_duplicates(ray_address, s3_server, s3_bucket, tmp_path):
+def test_killed_run_resumes_without_duplicates(ray_cluster, s3_server, s3_bucket, tmp_path):
     settings = s3_server.settings()
     footage = _upload(make_corpus(tmp_path / "corpus", videos=8, min_duration_s=20, max_duration_s=30, bad=False),
                       f"{s3_bucket}/footage", settings)
@@ -165,7 +155,7 @@ def test_killed_run_resumes_without_duplicates(ray_address, s3_server, s3_bucket
     output = f"{s3_bucket}/results"
     args = ["--checkpoint", checkpoint, "--input", footage, "--output", output, "--batch-videos", "1",
             "--tracking-uri", f"sqlite:///{tmp_path}/mlflow.db", "--plots", "0"]
-    env = {**os.environ, **s3_server.env(), "RAY_ADDRESS": ray_address}
+    env = {**os.environ, **s3_server.env(), "RAY_ADDRESS": ray_cluster}
     with open(tmp_path / "job.log", "w") as log:
         job = _run_job(args, env, log)
         while not tables.committed_ids(output, settings):

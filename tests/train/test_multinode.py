@@ -8,7 +8,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,15 +21,10 @@ from helpers.segment import ROOT
 from helpers.train import SHORT, read_run_record
 
 from pipelines.data import storage
+from pipelines.runtime.local_s3 import _free_ports
 from pipelines.sample.corpus import write_corpus
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start_node(args: list[str], temp_dir: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -77,7 +71,7 @@ def two_node_cluster(tmp_path, s3_server):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "AWS_"))}
     env.update(s3_server.env(), PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
                RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16))
-    port, dashboard_port = _free_port(), _free_port()
+    port, dashboard_port = _free_ports(2)
     head = _start_node(["--head", "--node-ip-address=127.0.0.2", f"--port={port}",
                         "--dashboard-host=127.0.0.2", f"--dashboard-port={dashboard_port}"],
                        temp / "head", env, tmp_path / "head.log")
