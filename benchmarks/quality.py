@@ -1,127 +1,249 @@
-"""Segmentation quality of STREAMER presets against the baselines, over several sample corpora.
+"""Segmentation quality of STREAMER presets against the baselines, with a strict tune / test split.
 
-    python benchmarks/quality.py [--presets paper,default] [--corpora a,b,c] [--videos 12]
-                                 [--baselines uniform,scenedetect] [--set preset:section.key=value ...]
+    python benchmarks/quality.py [--corpora test] [--presets tiny-default,default] [--seeds 0,1,2]
+        [--baselines uniform,grid,pelt,kernel,clasp,twfinch,abd,scenedetect] [--set LABEL:section.key=value]
+    python benchmarks/quality.py --corpora tune --tune-baselines   # choose the baselines' penalties
 
-Each corpus (`CORPORA`: its own seed, style and frame rates, none of them the tests' seeds) is
-written once to `<state dir>/quality/<name>` and decoded once. Each preset learns one pass over
-the corpus's videos in order (the training job's rule, in one process) and then segments them
-without learning (the segment job's rule); its events and the baselines' are scored by the
-evaluation harness (`pipelines.evaluate.job`). Printed: one JSON line per corpus, method and truth
-level (boundary F1 at 1 s and MoF per predicted level, and the best level), then a Markdown
-table of the means over corpora, the README's.
+Corpora (`CORPORA`) are either "tune" (options, thresholds and the baselines' penalties were chosen
+on them) or "test" (never looked at while choosing anything); `--corpora tune|test|all|a,b` picks
+them. Each is written once under `<state dir>/quality/<name>` and decoded once. A preset learns one
+pass (`--passes`) over a corpus's videos in order from a fresh model seeded by each of `--seeds`,
+then segments them without learning; the baselines see the same decoded snippets. Each truth
+level is scored against one predicted level, fixed per corpus (not the best one afterwards):
+boundary F1 within 0.5 s and 1 s, MoF, events per video; STREAMER's numbers are the mean and the
+spread (standard deviation) over the seeds. Printed: one JSON line per corpus, method and truth
+level, then the Markdown table of the README.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings
-from pipelines.evaluate.job import EvalConfig, evaluate
-from pipelines.evaluate.replay import decode_folder, learn_then_segment
-from pipelines.results.tables import EVENTS_SCHEMA
+from pipelines.evaluate import baselines, datasets
+from pipelines.evaluate.replay import DecodedVideo, decode_folder, learn_then_segment
+from pipelines.evaluate.truth import read_truth
 from pipelines.runtime.tracking import state_dir
 from pipelines.sample.corpus import TRUTH_FILE, CorpusOptions, write_corpus
 from streamer_core import load_config
+from streamer_core.metrics import Segmentation, boundary_scores, frame_scores
 
+TOLERANCES_S = (0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    role: str  # "tune": options were chosen on it; "test": never looked at while choosing
+    write: Callable[[Path], object]
+    levels: dict[int, tuple[str, int]]  # truth level -> (its name, the STREAMER level scored on it)
+    kind: str = "frames"  # or "features" (one .npy row per snippet)
+
+
+def _sample(**options) -> Callable[[Path], object]:
+    return lambda folder: write_corpus(folder, CorpusOptions(videos=12, min_duration_s=30, max_duration_s=50,
+                                                             **options))
+
+
+def _shots(**options) -> Callable[[Path], object]:
+    def write(folder: Path) -> object:
+        from pipelines.sample.shots import ShotsOptions, write_shots_corpus
+
+        return write_shots_corpus(folder, ShotsOptions(**options))
+    return write
+
+
+SCENES = {0: ("actions", 0), 1: ("scenes", 1)}
 CORPORA = {
-    "textured-mixed": CorpusOptions(videos=12, seed=501, min_duration_s=30, max_duration_s=50),
-    "flat-12.5": CorpusOptions(videos=12, seed=502, min_duration_s=30, max_duration_s=50, style="flat", fps=(12.5,)),
-    "textured-29.97": CorpusOptions(videos=12, seed=503, min_duration_s=30, max_duration_s=50, fps=(29.97, 24.0)),
+    "sample-501": Corpus("tune", _sample(seed=501), SCENES),
+    "sample-502": Corpus("tune", _sample(seed=502, style="flat", fps=(12.5,)), SCENES),
+    "sample-503": Corpus("tune", _sample(seed=503, fps=(29.97, 24.0)), SCENES),
+    "motions": Corpus("tune", datasets.write_basic_motions, {0: ("activities", 0)}, "features"),
+    "shots-a": Corpus("test", _shots(videos=6, seed=9001), {0: ("actions", 0), 1: ("shots", 1)}),
+    "shots-b": Corpus("test", _shots(videos=6, seed=9002), {0: ("actions", 0), 1: ("shots", 1)}),
+    "mocap": Corpus("test", datasets.write_mocap, {0: ("activities", 0)}, "features"),
+    "real-cuts": Corpus("test", datasets.write_real_cuts, {0: ("shots", 1)}),
 }
+FEATURE_OVERRIDES = ["model.input_kind=features", "model.hard_cut=0"]  # + model.feature_dim
 
 
-def corpus_folder(name: str, videos: int) -> Path:
-    folder = state_dir() / "quality" / f"{name}-{videos}"
+def corpus_folder(name: str) -> Path:
+    folder = state_dir() / "quality" / name
     if not (folder / TRUTH_FILE).exists():
-        write_corpus(folder, dataclasses.replace(CORPORA[name], videos=videos))
+        CORPORA[name].write(folder)
     return folder
 
 
-def learn_and_segment(label: str, preset: str, overrides: list[str], videos_cache: dict,
-                      folder: Path, passes: int = 1) -> tuple[pa.Table, dict]:
-    cfg = load_config(preset, overrides=overrides)
-    m = cfg.model
-    key = (str(folder), m.image_size)
-    if key not in videos_cache:
-        videos_cache[key] = decode_folder(folder, DecodeSettings(m.snippet_size, m.image_size, cfg.data.chunk_frames))
-    videos = videos_cache[key]
+@dataclass
+class Loaded:
+    """One corpus, decoded once: truth, decoded samples per image size, baseline inputs."""
+
+    name: str
+    corpus: Corpus
+    folder: Path
+    truth: dict[str, dict[int, Segmentation]]
+    decoded: dict[int, list[DecodedVideo]]
+    inputs: list[baselines.VideoInput]
+
+    def videos(self, image_size: int, snippet_s: float, chunk_frames: int) -> list[DecodedVideo]:
+        if image_size not in self.decoded:
+            self.decoded[image_size] = decode_folder(self.folder, DecodeSettings(snippet_s, image_size, chunk_frames))
+        return self.decoded[image_size]
+
+
+def load(name: str, snippet_s: float = 0.5) -> Loaded:
+    folder = corpus_folder(name)
+    truth = read_truth(str(folder / TRUTH_FILE)).videos
+    inputs = []
+    for row in list_corpus(str(folder)):
+        counts = tuple(len(truth[row.video_id][lv].spans) for lv in sorted(truth[row.video_id]))
+        inputs.append(baselines.load_video(row, snippet_s, counts=counts))
+    return Loaded(name, CORPORA[name], folder, truth, {}, inputs)
+
+
+def streamer_boundaries(loaded: Loaded, preset: str, overrides: list[str], seed: int,
+                        passes: int) -> tuple[dict[str, list[list[float]]], float]:
+    """Each video's boundaries per level after learning; and the learning speed in samples/s."""
+    extra = []
+    if loaded.corpus.kind == "features":
+        extra = FEATURE_OVERRIDES + [f"model.feature_dim={loaded.inputs[0].features.shape[1]}"]
+    cfg = load_config(preset, overrides=[*extra, *overrides, f"learn.seed={seed}"])
+    videos = loaded.videos(cfg.model.image_size, cfg.model.snippet_size, cfg.data.chunk_frames)
     replay = learn_then_segment(cfg, videos, passes)
-    frames = sum(len(v.samples) for v in videos)
-    rows = [{"run_id": label, **row, "model_version": label} for h in replay.hierarchies for row in h.to_rows()]
-    speed = {"learn_frames_per_s": round(passes * frames / replay.learn_s, 2),
-             "segment_frames_per_s": round(frames / replay.segment_s, 2)}
-    return pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA), speed
+    speed = passes * sum(len(v.samples) for v in videos) / replay.learn_s
+    return {h.video_id: [h.boundaries(lv) for lv in range(len(h.levels))] for h in replay.hierarchies}, speed
 
 
-def scores(summary, corpus: str, speeds: dict) -> list[dict]:
-    """Per method and truth level: F1 at 1 s and MoF of each predicted level and of the best one."""
-    out = []
-    for (method, truth_level), part in summary[summary["truth_level"] != "all"].groupby(["method", "truth_level"]):
-        levels = part[part["pred_level"].str.isdigit()]
-        best = part[part["pred_level"] == "best"].iloc[0]
-        out.append({"corpus": corpus, "method": method, "truth_level": int(truth_level),
-                    "f1_1s": [round(v, 3) for v in levels["f1_1s"]], "mof": [round(v, 3) for v in levels["mof"]],
-                    "events": [round(v, 1) for v in levels["pred_events"]],
-                    "truth_segments": round(float(levels["truth_segments"].iloc[0]), 1),
-                    "best_f1_1s": round(float(best["f1_1s"]), 3), "best_mof": round(float(best["mof"]), 3),
-                    **speeds.get(method, {})})
+def score(loaded: Loaded, found: dict[str, list[list[float]]], level_of: Callable[[int, int], int]) -> dict:
+    """Per truth level: mean F1 at each tolerance, MoF and events per video; ``level_of(truth level,
+    levels found)`` picks the predicted level scored against it."""
+    out = {}
+    for t_level, (name, _) in loaded.corpus.levels.items():
+        f1 = {tol: [] for tol in TOLERANCES_S}
+        mof, events = [], []
+        for video, levels in sorted(loaded.truth.items()):
+            true = levels[t_level]
+            cuts = found[video][min(level_of(t_level, len(found[video])), len(found[video]) - 1)]
+            pred = Segmentation.from_boundaries(video, true.duration_s, cuts)
+            for tol in TOLERANCES_S:
+                f1[tol].append(boundary_scores(true, pred, tol).f1)
+            mof.append(frame_scores(true, pred).mof)
+            events.append(len(pred.spans))
+        out[name] = {**{f"f1_{tol:g}s": float(np.mean(v)) for tol, v in f1.items()},
+                     "mof": float(np.mean(mof)), "events": float(np.mean(events)),
+                     "truth_segments": float(np.mean([len(lv[t_level].spans) for lv in loaded.truth.values()]))}
     return out
 
 
-def markdown(rows: list[dict]) -> str:
-    """Means over corpora: per method, truth level, the best level's F1 / MoF and every level's F1."""
-    table = {}
-    for r in rows:
-        table.setdefault((r["method"], r["truth_level"]), []).append(r)
-    lines = ["| method | truth level | best F1@1s | best MoF | F1@1s per level (events per video) |",
-             "|---|---|---|---|---|"]
-    for (method, level), group in sorted(table.items()):
-        per_level = np.mean([g["f1_1s"] for g in group], axis=0)
-        events = np.mean([g["events"] for g in group], axis=0)
-        cells = ", ".join(f"{f:.2f} ({e:.0f})" for f, e in zip(per_level, events))
-        lines.append(f"| {method} | {'actions' if level == 0 else 'scenes'} | "
-                     f"{np.mean([g['best_f1_1s'] for g in group]):.3f} | {np.mean([g['best_mof'] for g in group]):.3f} "
-                     f"| {cells} |")
-    return "\n".join(lines)
+def run_baseline(loaded: Loaded, name: str, **params) -> dict:
+    inputs = loaded.inputs
+    if params:
+        entry = baselines.SEGMENTERS[name]
+        found = [entry.segment(v, **params) for v in inputs]
+    else:
+        found = baselines.SEGMENTERS[name].run(inputs)
+    by_video = {v.video_id: levels for v, levels in zip(inputs, found)}
+    # a multi-level baseline (uniform, twfinch) faces truth level k with its level k
+    return score(loaded, by_video, lambda t_level, _: t_level)
+
+
+def mean_spread(runs: list[dict]) -> dict:
+    """Per truth level and metric: the mean over seeds, and the standard deviation as ``<metric>_sd``."""
+    out = {}
+    for level in runs[0]:
+        cells = {}
+        for metric in runs[0][level]:
+            values = [r[level][metric] for r in runs]
+            cells[metric] = round(float(np.mean(values)), 3)
+            if len(values) > 1 and metric.startswith("f1"):
+                cells[f"{metric}_sd"] = round(float(np.std(values)), 3)
+        out[level] = cells
+    return out
+
+
+TUNING = {"pelt": ("penalty", (0.1, 0.2, 0.5, 1.0, 2.0, 4.0)), "kernel": ("penalty", (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)),
+          "grid": ("period_s", (1.0, 1.5, 2.0, 3.0, 4.0, 6.0))}
+
+
+def tune_baselines(loaded: list[Loaded]) -> None:
+    """Prints, per tunable baseline, the mean fine-level F1 at 0.5 s over the corpora for each value."""
+    for name, (param, values) in TUNING.items():
+        means = {}
+        for value in values:
+            fine = [run_baseline(c, name, **{param: value})[c.corpus.levels[0][0]]["f1_0.5s"] for c in loaded]
+            means[value] = round(float(np.mean(fine)), 3)
+        print(json.dumps({"tune": name, "param": param, "f1_0.5s": means,
+                          "best": max(means, key=means.get)}), flush=True)
+
+
+def pick(selection: str) -> list[str]:
+    if selection in ("tune", "test"):
+        return [n for n, c in CORPORA.items() if c.role == selection]
+    return list(CORPORA) if selection == "all" else selection.split(",")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--presets", default="paper,default", help="comma-separated PRESET or LABEL=PRESET")
-    p.add_argument("--corpora", default=",".join(CORPORA))
-    p.add_argument("--videos", type=int, default=12)
-    p.add_argument("--baselines", default="uniform,scenedetect")
+    p.add_argument("--corpora", default="test", help="tune, test, all, or comma-separated names")
+    p.add_argument("--presets", default="tiny-default", help="comma-separated PRESET or LABEL=PRESET")
+    p.add_argument("--seeds", default="0,1,2", help="learn.seed values; mean and spread over them")
+    p.add_argument("--baselines", default="uniform,grid,pelt,kernel,twfinch,abd,scenedetect")
     p.add_argument("--passes", type=int, default=1, help="passes over the corpus before segmenting")
-    p.add_argument("--set", action="append", default=[], metavar="PRESET:SECTION.KEY=VALUE",
-                   help="override for one preset or label (e.g. default:model.z_threshold=2.5)")
+    p.add_argument("--set", action="append", default=[], metavar="LABEL:SECTION.KEY=VALUE",
+                   help="override for one preset label (e.g. tiny-default:model.z_threshold=2.5)")
+    p.add_argument("--tune-baselines", action="store_true", help="sweep the baselines' penalties instead")
     args = p.parse_args()
-    presets = {label: preset or label  # label -> preset
-               for label, _, preset in (item.partition("=") for item in args.presets.split(","))}
-    overrides = {label: [o.split(":", 1)[1] for o in args.set if o.split(":", 1)[0] == label] for label in presets}
-    rows, cache = [], {}
-    for corpus in args.corpora.split(","):
-        folder = corpus_folder(corpus, args.videos)
-        out = state_dir() / "quality" / "runs" / corpus
-        out.mkdir(parents=True, exist_ok=True)
-        tables, speeds = [], {}
+    names = pick(args.corpora)
+    loaded = [load(name) for name in names]
+    if args.tune_baselines:
+        tune_baselines(loaded)
+        return
+    presets = {label: preset or label for label, _, preset in (i.partition("=") for i in args.presets.split(",") if i)}
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows = []
+    for corpus in loaded:
+        for name in [b for b in args.baselines.split(",") if b]:
+            if name == "scenedetect" and corpus.corpus.kind == "features":
+                continue
+            started = time.perf_counter()
+            levels = run_baseline(corpus, name)
+            rows.append({"corpus": corpus.name, "role": corpus.corpus.role, "method": f"baseline:{name}",
+                         "levels": mean_spread([levels]), "seconds": round(time.perf_counter() - started, 1)})
+            print(json.dumps(rows[-1]), flush=True)
         for label, preset in presets.items():
-            table, speeds[label] = learn_and_segment(label, preset, overrides[label], cache, folder, args.passes)
-            tables.append(table)
-        pq.write_table(pa.concat_tables(tables), out / "events.parquet")
-        result = evaluate(EvalConfig(truth=str(folder / TRUTH_FILE), results=str(out / "events.parquet"),
-                                     baselines=tuple(b for b in args.baselines.split(",") if b),
-                                     out=str(out), log_mlflow=False, timelines=2))
-        for row in scores(result.summary, corpus, speeds):
-            print(json.dumps(row), flush=True)
-            rows.append(row)
+            overrides = [o.split(":", 1)[1] for o in args.set if o.split(":", 1)[0] == label]
+            runs, speeds = [], []
+            for seed in seeds:
+                found, speed = streamer_boundaries(corpus, preset, overrides, seed, args.passes)
+                mapping = corpus.corpus.levels
+                runs.append(score(corpus, found, lambda t_level, _, m=mapping: m[t_level][1]))
+                speeds.append(speed)
+            rows.append({"corpus": corpus.name, "role": corpus.corpus.role, "method": label,
+                         "levels": mean_spread(runs), "learn_samples_per_s": round(float(np.mean(speeds)), 1)})
+            print(json.dumps(rows[-1]), flush=True)
     print(markdown(rows))
+
+
+def _cell(cells: dict, metric: str) -> str:
+    spread = f" ± {cells[metric + '_sd']:.2f}" if metric + "_sd" in cells else ""
+    return f"{cells[metric]:.2f}{spread}"
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| corpus (role) | truth level | method | F1@0.5s | F1@1s | MoF | events / truth |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        for level, c in r["levels"].items():
+            lines.append(f"| {r['corpus']} ({r['role']}) | {level} | {r['method']} | {_cell(c, 'f1_0.5s')} | "
+                         f"{_cell(c, 'f1_1s')} | {c['mof']:.2f} | "
+                         f"{c['events']:.1f} / {c['truth_segments']:.1f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

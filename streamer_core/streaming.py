@@ -20,6 +20,7 @@ from streamer_core.hierarchy import Hierarchy
 from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
 from streamer_core.model import StreamerModel
+from streamer_core.refine import refined_cuts
 
 if TYPE_CHECKING:
     from streamer_core.learning import Learner
@@ -55,6 +56,8 @@ class StreamState:
     samples_seen: int = 0
     colours: torch.Tensor | None = None  # region colours of the last input (for model.hard_cut)
     changes: list[float] = field(default_factory=list)  # the hard-cut change of each input after the first
+    inputs: list[np.ndarray] = field(default_factory=list)  # level 0's input embeddings (for model.refine)
+    hard_cuts: list[int] = field(default_factory=list)  # samples where a hard cut ended level 0's event
 
 
 @dataclass
@@ -92,9 +95,36 @@ class Streamer:
                 state.forget()
             self.learner.flush([], everything=True)
         duration = stream.samples_seen * self.cfg.snippet_size if duration_s is None else duration_s
-        return Hierarchy.from_boundaries(stream.video_id, duration, [s.boundaries for s in stream.levels[:active]],
-                                         [s.embeddings for s in stream.levels[:active]],
+        boundaries = [s.boundaries for s in stream.levels[:active]]
+        embeddings = [s.embeddings for s in stream.levels[:active]]
+        if self.cfg.refine and stream.inputs:
+            boundaries, embeddings[0] = self._refined(stream, boundaries)
+        return Hierarchy.from_boundaries(stream.video_id, duration, boundaries, embeddings,
                                          [s.scores for s in stream.levels[:active]], stream.changes)
+
+    def _refined(self, stream: StreamState, boundaries: list[list[float]]) -> tuple[list[list[float]], list]:
+        """Level 0's cuts placed again over its inputs' embeddings (streamer_core.refine), hard cuts
+        kept; a cut of a level above moves to the nearest new level-0 cut within `min_event` inputs
+        (or stays, and level 0 cuts there too), so every level still nests in the one below. Level
+        0's events get their representation again: f over the last working set's worth of inputs."""
+        snippet, embeddings = self.cfg.snippet_size, np.stack(stream.inputs)
+        fine = refined_cuts(embeddings, stream.hard_cuts, self.cfg.refine, max(2, self.cfg.min_event))
+        moved = {}
+        for t in sorted({t for level in boundaries[1:] for t in level}):
+            index = round(t / snippet)
+            near = min(fine, key=lambda i: abs(i - index), default=index)
+            moved[t] = near if abs(near - index) <= self.cfg.min_event else index
+        fine = sorted(set(fine) | set(moved.values()))
+        above = [sorted({moved[t] * snippet for t in level}) for level in boundaries[1:]]
+        edges = [0, *fine, len(embeddings)]
+        sets = [torch.as_tensor(embeddings[max(a, b - self.cfg.buffer_size):b]) for a, b in zip(edges[:-1], edges[1:])]
+        longest = max(len(x) for x in sets)
+        inputs = torch.stack([torch.nn.functional.pad(x, (0, 0, 0, longest - len(x))) for x in sets])
+        pad = torch.tensor([[k >= len(x) for k in range(longest)] for x in sets])
+        parameter = next(self.model.temporal[0].parameters())
+        with torch.no_grad():
+            z = self.model.temporal[0](inputs.to(parameter.device, parameter.dtype), pad.to(parameter.device))
+        return [[i * snippet for i in fine], *above], list(z.float().cpu().numpy())
 
     def run(self, sources: list[StreamSource]) -> Iterator[Hierarchy]:
         """Advances all sources together, one sample each per step, and yields each video's
@@ -119,7 +149,14 @@ class Streamer:
         with torch.set_grad_enabled(self.learner is not None):
             if items is None:
                 items = self.learner.encode(x) if self.learner is not None else list(self.model.encoder(x))
-            self._advance(0, streams, x, items, self._hard_cuts(streams, x))
+            hard = self._hard_cuts(streams, x)
+            if self.cfg.refine:
+                for stream, vector, cut in zip(streams, self._embed(0, items).detach().float().cpu().numpy(),
+                                               hard or [False] * len(streams)):
+                    stream.inputs.append(vector)
+                    if cut:
+                        stream.hard_cuts.append(stream.samples_seen)
+            self._advance(0, streams, x, items, hard)
         for stream in streams:
             stream.samples_seen += 1
         if self.learner is not None:

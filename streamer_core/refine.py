@@ -1,0 +1,80 @@
+"""Refinement (not in the paper): at the end of a video, level 0's events are placed again by an
+exact penalised change-point pass over the embeddings the encoder gave its inputs.
+
+Why: online, a level decides at each input from one prediction score, and a one-dimensional
+score of a young model marks a change late, early or twice. The encoder's embeddings of all the
+video's inputs say more: a kernel change-point pass (an rbf kernel with the median-distance
+bandwidth, a penalty of ``penalty x ln N`` per cut, events of at least ``min_size`` inputs) finds
+the partition whose events are each most alike inside, exactly (PELT). Hard cuts stay cuts: the
+pass runs between them. Long videos are taken in windows of ``WINDOW`` inputs, each restarting
+at the last cut kept before the end of the previous one, so memory stays bounded.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+WINDOW = 1024  # inputs per pass: the kernel's prefix sums hold (WINDOW + 1)^2 numbers
+MARGIN = 128  # cuts in a window's last MARGIN inputs are left to the next window
+
+
+def _prefix_gram(x: np.ndarray) -> np.ndarray:
+    """2-D prefix sums of the rbf Gram matrix of ``x`` [N, D], bandwidth by the median heuristic."""
+    squared = (x * x).sum(1)
+    distances = np.maximum(squared[:, None] + squared[None, :] - 2 * x @ x.T, 0.0)
+    upper = distances[np.triu_indices(len(x), 1)]
+    median = float(np.median(upper)) if len(upper) else 0.0
+    gram = np.exp(-distances / median) if median > 0 else np.ones_like(distances)
+    prefix = np.zeros((len(x) + 1, len(x) + 1))
+    prefix[1:, 1:] = gram.cumsum(0).cumsum(1)
+    return prefix
+
+
+def kernel_cuts(x: np.ndarray, penalty: float, min_size: int = 2) -> list[int]:
+    """Indices ``0 < i < N`` where events start, minimising the summed kernel cost of the events
+    plus ``penalty`` per cut (PELT: exact, with pruning)."""
+    n = len(x)
+    if n < 2 * min_size:
+        return []
+    prefix = _prefix_gram(np.asarray(x, np.float64))
+    diagonal = np.diag(prefix)
+    best = np.full(n + 1, np.inf)
+    best[0] = -penalty
+    previous = np.zeros(n + 1, dtype=np.int64)
+    starts = np.array([0])  # where the last event may start (PELT's pruned candidates)
+    for t in range(min_size, n + 1):
+        ready = t - starts >= min_size
+        s = starts[ready]
+        inside = diagonal[t] - prefix[s, t] - prefix[t, s] + diagonal[s]
+        fit = best[s] + (t - s) - inside / (t - s)
+        k = int(np.argmin(fit))
+        best[t], previous[t] = fit[k] + penalty, s[k]
+        starts = np.concatenate([starts[~ready], s[fit <= best[t]], [t]])
+    cuts, t = [], n
+    while t > 0:
+        t = int(previous[t])
+        if t > 0:
+            cuts.append(t)
+    return sorted(cuts)
+
+
+def refined_cuts(embeddings: np.ndarray, forced: Sequence[int], penalty: float, min_size: int) -> list[int]:
+    """Cuts of ``embeddings`` [N, D]: ``forced`` ones kept, the pass run in the pieces between them
+    (and in windows of at most WINDOW inputs); ``penalty`` is scaled by ln N of the whole video."""
+    n = len(embeddings)
+    scaled = penalty * np.log(max(n, 2))
+    edges = sorted({0, n, *(int(i) for i in forced if 0 < i < n)})
+    cuts: list[int] = []
+    for start, end in zip(edges[:-1], edges[1:]):
+        while start < end:
+            stop = min(start + WINDOW, end)
+            found = [start + i for i in kernel_cuts(embeddings[start:stop], scaled, min_size)]
+            if stop < end:
+                kept = [i for i in found if i < stop - MARGIN]
+                cuts += kept
+                start = kept[-1] if kept else stop - MARGIN
+            else:
+                cuts += found
+                start = end
+    return sorted(set(cuts) | set(edges[1:-1]))

@@ -1,0 +1,80 @@
+"""Refinement (model.refine): the exact kernel change-point pass against ruptures, its windows and
+forced cuts, and what it does to a hierarchy (nesting kept, hard cuts kept, events re-embedded)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import ruptures
+import torch
+from helpers.synthetic import planted_features
+
+from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_config
+from streamer_core.refine import WINDOW, _prefix_gram, kernel_cuts, refined_cuts
+
+
+def objective(x: np.ndarray, cuts: list[int], penalty: float) -> float:
+    """The penalised kernel cost that both implementations minimise."""
+    prefix, edges = _prefix_gram(x), [0, *cuts, len(x)]
+    inside = [prefix[b, b] - prefix[a, b] - prefix[b, a] + prefix[a, a] for a, b in zip(edges[:-1], edges[1:])]
+    return sum((b - a) - s / (b - a) for a, b, s in zip(edges[:-1], edges[1:], inside)) + penalty * len(cuts)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_kernel_cuts_are_the_exact_optimum_ruptures_approaches(seed):
+    rng = np.random.default_rng(seed)
+    n, width = int(rng.integers(20, 250)), int(rng.integers(1, 16))
+    x = rng.normal(size=(n, width)) + np.repeat(rng.normal(0, 2 * (seed % 2), (5, width)), -(-n // 5), 0)[:n]
+    penalty = float(rng.uniform(0.5, 5.0))
+    ours = kernel_cuts(x, penalty, min_size=2)
+    theirs = [int(i) for i in ruptures.KernelCPD(kernel="rbf", min_size=2).fit(x).predict(pen=penalty)[:-1]]
+    assert objective(x, ours, penalty) <= objective(x, theirs, penalty) + 1e-9
+    if seed % 2:  # clear blocks: the same cuts
+        assert ours == theirs
+    assert all(b - a >= 2 for a, b in zip([0, *ours], [*ours, n]))
+
+
+def test_refined_cuts_keep_forced_cuts_and_span_windows():
+    rng = np.random.default_rng(0)
+    blocks = rng.normal(0, 3, (30, 8))
+    x = np.repeat(blocks, 100, axis=0) + rng.normal(0, 0.3, (3000, 8))  # longer than one window
+    assert len(x) > 2 * WINDOW
+    found = refined_cuts(x, forced=[1234], penalty=0.2, min_size=2)
+    assert set(range(100, 3000, 100)) <= set(found) and 1234 in found
+    assert len(found) == 30  # the 29 planted changes and the forced one, nothing at window edges
+
+
+def learned(overrides: list[str], stream: np.ndarray) -> StreamerModel:
+    cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.hard_cut=0",
+                                                 f"model.feature_dim={stream.shape[1]}", *overrides])
+    torch.manual_seed(0)
+    model = StreamerModel(cfg.model)
+    Learner(model, cfg.learn).learn(StreamSource("train", [stream]))
+    return model.eval()
+
+
+def test_refined_hierarchy_nests_and_finds_the_planted_changes():
+    planted = planted_features(seed=41, samples=240)
+    model = learned(["model.refine=0.2", "model.evolve_every=20"], planted.samples)
+    with torch.no_grad():
+        (h,) = Streamer(model).run([StreamSource("v", [planted.samples])])
+    assert len(h.levels) >= 2
+    for below, above in zip(h.levels, h.levels[1:]):
+        assert {e.start_s for e in above} <= {e.start_s for e in below}
+    fine = np.array(h.boundaries(0)) / model.cfg.snippet_size
+    hits = sum(np.abs(fine - t).min() <= 1 for t in planted.fine)
+    assert hits >= 0.8 * len(planted.fine), (hits, len(planted.fine), len(fine))
+    assert len(fine) <= 1.5 * len(planted.fine)
+    assert all(e.embedding.shape == (model.cfg.embed_dim,) for e in h.levels[0])
+
+
+def test_refinement_keeps_hard_cuts_and_is_off_in_the_paper_preset():
+    rng = np.random.default_rng(3)
+    frames = np.repeat(rng.integers(0, 256, (6, 1, 32, 32, 3), dtype=np.uint8), 10, axis=1).reshape(60, 32, 32, 3)
+    frames = np.clip(frames.astype(int) + rng.integers(-3, 4, frames.shape), 0, 255).astype(np.uint8)
+    cfg = load_config("tiny-default", overrides=["model.refine=5.0"])  # a penalty that keeps no cut of its own
+    torch.manual_seed(0)
+    model = StreamerModel(cfg.model).eval()
+    with torch.no_grad():
+        (h,) = Streamer(model).run([StreamSource("v", [frames])])
+    assert h.boundaries(0) == [5.0, 10.0, 15.0, 20.0, 25.0]  # the hard cuts, every 10 inputs
+    assert load_config("paper").model.refine == 0  # the published rule has no refinement
