@@ -63,7 +63,9 @@ def _decode_every_frame(manifest: list[ManifestRow], batch: int = 64):
 def _ray_rates(local, remote, settings, s3, repeat: int, seconds: float) -> dict:
     import ray
 
-    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
+    from pipelines.runtime.cluster import init_ray
+
+    started = init_ray(num_cpus=4, include_dashboard=False, log_to_driver=False)
     try:
         _decode_with_ray(local, settings)()  # warm the worker processes
         return {
@@ -72,7 +74,8 @@ def _ray_rates(local, remote, settings, s3, repeat: int, seconds: float) -> dict
                 seconds / _timed(_decode_with_ray(remote, settings, s3), repeat),
         }
     finally:
-        ray.shutdown()
+        if started:
+            ray.shutdown()
 
 
 def _measure(folder: str, s3, args) -> dict:

@@ -5,7 +5,9 @@ Calibration (seeds 0-11 to learn, 100-105 to test; tiny preset, feature streams)
 published `average` rule and modifier 1.0 the model cuts ~4x more often than there are changes
 (boundary F1 0.43 vs 0.42 for uniform cuts of the same count: the rule fires on every dip below the
 window mean, the weakness issue "Segmentation quality" addresses). With the published `modifier`
-at 0.7 (cut when similarity < 0.7 x window mean) it scores F1 0.53 vs 0.40; we assert a margin of 0.08."""
+at 0.7 (cut when similarity < 0.7 x window mean) it scores F1 0.53 vs 0.33 there. The test runs on
+seeds the calibration never saw (500-511 to learn, 1000-1005 to test), where it scored 0.48 vs 0.28;
+we assert a margin of 0.08."""
 import numpy as np
 import pytest
 import torch
@@ -22,11 +24,11 @@ def test_level0_beats_uniform_cuts_on_planted_fine_changes():
     torch.manual_seed(0)
     model = StreamerModel(cfg.model)
     learner = Learner(model, cfg.learn)
-    for seed in range(12):
+    for seed in range(500, 512):
         learner.learn(StreamSource(f"learn{seed}", [planted_features(seed).samples]))
     model.eval()
     ours, uniform = [], []
-    for seed in range(100, 106):
+    for seed in range(1000, 1006):
         stream = planted_features(seed)
         with torch.no_grad():
             (h,) = Streamer(model).run([StreamSource("new", [stream.samples])])

@@ -107,9 +107,21 @@ def test_deferred_gradients_in_bfloat16_settle_in_float32():
 
 
 def test_weights_load_across_precisions(tmp_path):
-    full, low = model_pair()
+    full, _ = model_pair()
     full.save(tmp_path / "m.pt")
+    torch.manual_seed(1)  # other weights than the saved ones, until the load
+    low = StreamerModel(load_config("tiny", overrides=["model.precision=bfloat16"]).model)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        before = low.encoder(x)
     low.load_weights(tmp_path / "m.pt")  # the weights are the same either way
+    for name, value in full.state_dict().items():
+        assert torch.equal(low.state_dict()[name], value), name
+    with torch.no_grad():
+        after, reference = low.encoder(x), full.encoder(x)
+    assert not torch.equal(after, before)  # the bfloat16 copies follow the load
+    assert 0 < relative(after, reference) < 2e-2
+    full.load_weights(low.to_bytes())  # and back: a bfloat16 model's checkpoint loads into float32
     other = StreamerModel(load_config("tiny", overrides=["model.precision=bfloat16", "model.embed_dim=16"]).model)
     with pytest.raises(CheckpointError, match="model.embed_dim"):
         other.load_weights(tmp_path / "m.pt")
