@@ -32,7 +32,7 @@ from pipelines.evaluate.replay import DecodedVideo, decode_folder, learn_then_se
 from pipelines.evaluate.truth import read_truth
 from pipelines.runtime.tracking import state_dir
 from pipelines.sample.corpus import TRUTH_FILE, CorpusOptions, write_corpus
-from streamer_core import load_config
+from streamer_core import Config, load_config
 from streamer_core.metrics import Segmentation, boundary_scores, frame_scores
 
 TOLERANCES_S = (0.5, 1.0)
@@ -88,13 +88,14 @@ class Loaded:
     corpus: Corpus
     folder: Path
     truth: dict[str, dict[int, Segmentation]]
-    decoded: dict[int, list[DecodedVideo]]
+    decoded: dict[DecodeSettings, list[DecodedVideo]]
     inputs: list[baselines.VideoInput]
 
-    def videos(self, image_size: int, snippet_s: float, chunk_frames: int) -> list[DecodedVideo]:
-        if image_size not in self.decoded:
-            self.decoded[image_size] = decode_folder(self.folder, DecodeSettings(snippet_s, image_size, chunk_frames))
-        return self.decoded[image_size]
+    def videos(self, cfg: Config) -> list[DecodedVideo]:
+        settings = DecodeSettings.for_model(cfg.model, chunk_frames=cfg.data.chunk_frames)
+        if settings not in self.decoded:
+            self.decoded[settings] = decode_folder(self.folder, settings)
+        return self.decoded[settings]
 
 
 def load(name: str, snippet_s: float = 0.5) -> Loaded:
@@ -114,7 +115,7 @@ def streamer_boundaries(loaded: Loaded, preset: str, overrides: list[str], seed:
     if loaded.corpus.kind == "features":
         extra = FEATURE_OVERRIDES + [f"model.feature_dim={loaded.inputs[0].features.shape[1]}"]
     cfg = load_config(preset, overrides=[*extra, *overrides, f"learn.seed={seed}"])
-    videos = loaded.videos(cfg.model.image_size, cfg.model.snippet_size, cfg.data.chunk_frames)
+    videos = loaded.videos(cfg)
     replay = learn_then_segment(cfg, videos, passes)
     speed = passes * sum(len(v.samples) for v in videos) / replay.learn_s
     return {h.video_id: [h.boundaries(lv) for lv in range(len(h.levels))] for h in replay.hierarchies}, speed

@@ -45,6 +45,8 @@ class ModelConfig:
     refine: float = 0.0  # > 0: at the end of a video, level 0's events are placed again by a kernel
     #                      change-point pass over its inputs' embeddings, this penalty x ln(inputs)
     #                      per cut (streamer_core.refine; 0: off, the paper)
+    refine_levels: int = 1  # with refine: levels placed again bottom up by the same pass over the events
+    #                         of the level below (1: level 0 only; the online cuts above snap to it)
     init_layers: int = 1
     max_layers: int = 3
     evolve_every: int = 50_000
@@ -201,7 +203,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.embed_dim", m.embed_dim >= 1), ("model.buffer_size", m.buffer_size >= 1),
         ("model.window_size", m.window_size >= 1), ("model.min_event", m.min_event >= 1),
         ("model.z_threshold", m.z_threshold > 0), ("model.escalate", m.escalate >= 0),
-        ("model.refine", m.refine >= 0),
+        ("model.refine", m.refine >= 0), ("model.refine_levels", m.refine_levels >= 1),
         ("model.max_layers", m.max_layers >= 1),
         ("model.hard_cut", m.hard_cut >= 0 and (m.hard_cut == 0 or m.input_kind == "frames")),
         ("model.init_layers", 1 <= m.init_layers <= m.max_layers),

@@ -16,6 +16,11 @@ from collections.abc import Sequence
 import numpy as np
 
 WINDOW = 1024  # inputs per pass: the kernel's prefix sums hold (WINDOW + 1)^2 numbers
+# a hard cut stands when its change is CONFIRM_RATIO times the mean change of the CONFIRM_SPAN inputs
+# on either side (PySceneDetect's AdaptiveDetector defaults, 3.0 and 2): fast motion changes most of
+# the frame at every input, a cut at one only
+CONFIRM_RATIO = 3.0
+CONFIRM_SPAN = 2
 MARGIN = 128  # cuts in a window's last MARGIN inputs are left to the next window
 
 
@@ -78,3 +83,16 @@ def refined_cuts(embeddings: np.ndarray, forced: Sequence[int], penalty: float, 
                 cuts += found
                 start = end
     return sorted(set(cuts) | set(edges[1:-1]))
+
+
+def confirmed_cuts(cuts: Sequence[int], changes: Sequence[float]) -> list[int]:
+    """The hard cuts (sample indices; ``changes[i - 1]`` is sample i's change) whose change is at
+    least CONFIRM_RATIO times the mean change of the CONFIRM_SPAN samples before and after it."""
+    changes = np.asarray(changes, np.float64)
+    kept = []
+    for sample in cuts:
+        at = sample - 1
+        around = np.concatenate([changes[max(0, at - CONFIRM_SPAN):at], changes[at + 1:at + 1 + CONFIRM_SPAN]])
+        if not len(around) or changes[at] >= CONFIRM_RATIO * around.mean():
+            kept.append(sample)
+    return kept

@@ -20,7 +20,7 @@ from streamer_core.hierarchy import Hierarchy
 from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
 from streamer_core.model import StreamerModel
-from streamer_core.refine import refined_cuts
+from streamer_core.refine import confirmed_cuts, refined_cuts
 
 if TYPE_CHECKING:
     from streamer_core.learning import Learner
@@ -98,33 +98,61 @@ class Streamer:
         boundaries = [s.boundaries for s in stream.levels[:active]]
         embeddings = [s.embeddings for s in stream.levels[:active]]
         if self.cfg.refine and stream.inputs:
-            boundaries, embeddings[0] = self._refined(stream, boundaries)
+            boundaries, embeddings = self._refined(stream, boundaries)
         return Hierarchy.from_boundaries(stream.video_id, duration, boundaries, embeddings,
                                          [s.scores for s in stream.levels[:active]], stream.changes)
 
     def _refined(self, stream: StreamState, boundaries: list[list[float]]) -> tuple[list[list[float]], list]:
-        """Level 0's cuts placed again over its inputs' embeddings (streamer_core.refine), hard cuts
-        kept; a cut of a level above moves to the nearest new level-0 cut within `min_event` inputs
-        (or stays, and level 0 cuts there too), so every level still nests in the one below. Level
-        0's events get their representation again: f over the last working set's worth of inputs."""
-        snippet, embeddings = self.cfg.snippet_size, np.stack(stream.inputs)
-        fine = refined_cuts(embeddings, stream.hard_cuts, self.cfg.refine, max(2, self.cfg.min_event))
-        moved = {}
-        for t in sorted({t for level in boundaries[1:] for t in level}):
-            index = round(t / snippet)
-            near = min(fine, key=lambda i: abs(i - index), default=index)
-            moved[t] = near if abs(near - index) <= self.cfg.min_event else index
-        fine = sorted(set(fine) | set(moved.values()))
-        above = [sorted({moved[t] * snippet for t in level}) for level in boundaries[1:]]
-        edges = [0, *fine, len(embeddings)]
-        sets = [torch.as_tensor(embeddings[max(a, b - self.cfg.buffer_size):b]) for a, b in zip(edges[:-1], edges[1:])]
+        """The hierarchy placed again at the end of the video (streamer_core.refine), bottom up: the
+        first `refine_levels` levels each by the kernel pass over its inputs (level 0's: the
+        encoder's embeddings of the samples; a level above: the events of the one below), hard cuts
+        kept at levels 0 and 1 where the video confirms them. A cut of a level above those moves to
+        the nearest re-placed cut within `min_event` samples, or stays and the re-placed levels cut
+        there too, so every level nests in the one below; one at a hard cut the video does not
+        confirm is dropped. Every event is then embedded again by its level's f over the last
+        working set's worth of its inputs. Returns (boundaries, embeddings) per level."""
+        snippet, count = self.cfg.snippet_size, min(self.cfg.refine_levels, len(boundaries))
+        samples, hard = np.stack(stream.inputs), confirmed_cuts(stream.hard_cuts, stream.changes)
+        doubted = set(stream.hard_cuts) - set(hard)
+        placed: list[set[int]] = []  # per re-placed level: the samples where its events start
+        inputs, starts = samples, np.arange(len(samples))
+        for level in range(count):
+            forced = np.flatnonzero(np.isin(starts, hard)) if level < 2 else []
+            minimum = max(2, self.cfg.min_event) if level == 0 else 1
+            cuts = refined_cuts(inputs, forced, self.cfg.refine, minimum)
+            placed.append({int(starts[i]) for i in cuts})
+            edges = [0, *cuts, len(inputs)]
+            inputs, starts = self._events(level, inputs, edges), starts[edges[:-1]]
+        above = []
+        for level in boundaries[count:]:
+            moved = set()
+            for index in (round(t / snippet) for t in level if round(t / snippet) not in doubted):
+                near = min(placed[-1], key=lambda i: abs(i - index), default=index)
+                moved.add(near if abs(near - index) <= self.cfg.min_event else index)
+            above.append(moved)
+        for level in range(count):  # a cut that stayed is a cut of every level below it
+            placed[level] |= set().union(*above)
+        final = [sorted(cuts) for cuts in placed + above]
+        for level in reversed(range(len(final) - 1)):  # a level's cuts are cuts of every level below
+            final[level] = sorted(set(final[level]) | set(final[level + 1]))
+        embeddings, inputs, starts = [], samples, np.arange(len(samples))
+        for level, cuts in enumerate(final):
+            edges = [0, *np.searchsorted(starts, cuts).tolist(), len(inputs)]
+            inputs, starts = self._events(level, inputs, edges), starts[edges[:-1]]
+            embeddings.append(list(inputs))
+        return [[i * snippet for i in cuts] for cuts in final], embeddings
+
+    def _events(self, level: int, inputs: np.ndarray, edges: list[int]) -> np.ndarray:
+        """[E, D] representations of the events [edges[k], edges[k+1]) of a level's inputs [N, D]:
+        its f over each event's last `buffer_size` inputs (what the working set held at its end)."""
+        sets = [torch.as_tensor(inputs[max(a, b - self.cfg.buffer_size):b]) for a, b in zip(edges[:-1], edges[1:])]
         longest = max(len(x) for x in sets)
-        inputs = torch.stack([torch.nn.functional.pad(x, (0, 0, 0, longest - len(x))) for x in sets])
+        padded = torch.stack([torch.nn.functional.pad(x, (0, 0, 0, longest - len(x))) for x in sets])
         pad = torch.tensor([[k >= len(x) for k in range(longest)] for x in sets])
-        parameter = next(self.model.temporal[0].parameters())
+        weight = next(self.model.temporal[level].parameters())
         with torch.no_grad():
-            z = self.model.temporal[0](inputs.to(parameter.device, parameter.dtype), pad.to(parameter.device))
-        return [[i * snippet for i in fine], *above], list(z.float().cpu().numpy())
+            z = self.model.temporal[level](padded.to(weight.device, weight.dtype), pad.to(weight.device))
+        return z.float().cpu().numpy()
 
     def run(self, sources: list[StreamSource]) -> Iterator[Hierarchy]:
         """Advances all sources together, one sample each per step, and yields each video's

@@ -29,6 +29,7 @@ from ray.data import Datasink
 from ray.data.block import BlockAccessor
 
 from pipelines.data.corpus import ManifestRow, list_corpus
+from pipelines.data.decode import DecodeSettings
 from pipelines.data.storage import S3Settings
 from pipelines.results import plots, query, tables
 from pipelines.runtime import tracking
@@ -36,7 +37,6 @@ from pipelines.runtime.cluster import init_ray
 from pipelines.segment.segmenter import (
     LoadedModel,
     SegmentActor,
-    decode_settings,
     load_model,
     split_batch,
 )
@@ -138,7 +138,7 @@ def _run_pipeline(options: SegmentOptions, loaded: LoadedModel, run_id: str, tod
 def _checked_model(options: SegmentOptions, settings: S3Settings) -> LoadedModel:
     loaded = load_model(options.checkpoint, settings)
     try:
-        decode_settings(loaded.model, options.chunk_frames)
+        DecodeSettings.for_model(loaded.model.cfg, chunk_frames=options.chunk_frames)
     except ValueError as exc:
         raise CheckpointError(f"{options.checkpoint}: the decoder cannot feed this model: {exc}") from None
     return loaded

@@ -86,11 +86,6 @@ def load_model(checkpoint: str, settings: S3Settings | None = None, expect_sha25
     return LoadedModel(model.eval(), version, checkpoint, sha)
 
 
-def decode_settings(model: StreamerModel, chunk_frames: int = 64) -> DecodeSettings:
-    """`DecodeSettings.for_model` of a loaded model (the segment job's check before any work)."""
-    return DecodeSettings.for_model(model.cfg, chunk_frames=chunk_frames)
-
-
 def _result(row: ManifestRow, started: float, **values) -> VideoResult:
     return VideoResult(video_id=row.video_id, uri=row.uri, etag=row.etag,
                        seconds=round(time.perf_counter() - started, 4), **values)

@@ -113,7 +113,7 @@ def plan_run(cfg: Config, options: TrainOptions) -> Plan:
         return _resumed_plan(checkpoint_dir, options)
     cfg = Config.from_dict(cfg.to_dict())  # validates every field (a caller may have edited it)
     try:
-        DecodeSettings(cfg.model.snippet_size, cfg.model.image_size, cfg.data.chunk_frames)
+        DecodeSettings.for_model(cfg.model, chunk_frames=cfg.data.chunk_frames)
     except ValueError as exc:
         raise ConfigError(f"model.image_size: {exc}") from None
     manifest = _manifest(cfg, options.s3)

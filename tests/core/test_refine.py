@@ -9,7 +9,7 @@ import torch
 from helpers.synthetic import planted_features
 
 from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_config
-from streamer_core.refine import WINDOW, _prefix_gram, kernel_cuts, refined_cuts
+from streamer_core.refine import WINDOW, _prefix_gram, confirmed_cuts, kernel_cuts, refined_cuts
 
 
 def objective(x: np.ndarray, cuts: list[int], penalty: float) -> float:
@@ -52,9 +52,10 @@ def learned(overrides: list[str], stream: np.ndarray) -> StreamerModel:
     return model.eval()
 
 
-def test_refined_hierarchy_nests_and_finds_the_planted_changes():
+@pytest.mark.parametrize("levels", [1, 3])
+def test_refined_hierarchy_nests_and_finds_the_planted_changes(levels):
     planted = planted_features(seed=41, samples=240)
-    model = learned(["model.refine=0.2", "model.evolve_every=20"], planted.samples)
+    model = learned(["model.refine=0.2", "model.evolve_every=20", f"model.refine_levels={levels}"], planted.samples)
     with torch.no_grad():
         (h,) = Streamer(model).run([StreamSource("v", [planted.samples])])
     assert len(h.levels) >= 2
@@ -64,7 +65,7 @@ def test_refined_hierarchy_nests_and_finds_the_planted_changes():
     hits = sum(np.abs(fine - t).min() <= 1 for t in planted.fine)
     assert hits >= 0.8 * len(planted.fine), (hits, len(planted.fine), len(fine))
     assert len(fine) <= 1.5 * len(planted.fine)
-    assert all(e.embedding.shape == (model.cfg.embed_dim,) for e in h.levels[0])
+    assert all(e.embedding.shape == (model.cfg.embed_dim,) for level in h.levels for e in level)
 
 
 def test_refinement_keeps_hard_cuts_and_is_off_in_the_paper_preset():
@@ -78,3 +79,10 @@ def test_refinement_keeps_hard_cuts_and_is_off_in_the_paper_preset():
         (h,) = Streamer(model).run([StreamSource("v", [frames])])
     assert h.boundaries(0) == [5.0, 10.0, 15.0, 20.0, 25.0]  # the hard cuts, every 10 inputs
     assert load_config("paper").model.refine == 0  # the published rule has no refinement
+
+
+def test_a_hard_cut_stands_only_as_a_lone_peak_of_change():
+    changes = [0.01, 0.01, 0.30, 0.01, 0.01,  # sample 3: a cut between still shots
+               0.12, 0.15, 0.20, 0.14, 0.13]  # sample 8: as large, but amid fast motion
+    assert confirmed_cuts([3, 8], changes) == [3]
+    assert confirmed_cuts([1], [0.5]) == [1]  # nothing around it to doubt it by
