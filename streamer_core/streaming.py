@@ -128,7 +128,8 @@ class Streamer:
             moved = set()
             for index in (round(t / snippet) for t in level if round(t / snippet) not in doubted):
                 near = min(placed[-1], key=lambda i: abs(i - index), default=index)
-                moved.add(near if abs(near - index) <= self.cfg.min_event else index)
+                if abs(near - index) <= self.cfg.min_event:
+                    moved.add(near)
             above.append(moved)
         for level in range(count):  # a cut that stayed is a cut of every level below it
             placed[level] |= set().union(*above)
