@@ -1,19 +1,23 @@
-"""Issue "Segmentation quality": the paper preset keeps the published rule exactly, and the
-recommended preset beats uniform cuts told the true count on actions and finds the scene cuts,
-on a corpus never used for tuning (tuning used the seeds 501-503 of benchmarks/quality.py; this
-is seed 777)."""
+"""The paper preset keeps the published rule exactly, and the recommended preset beats every
+baseline on footage from a generator no option was tuned on (benchmarks/quality.py's tune corpora
+are the sample corpus's seeds 501-503 and BasicMotions; the shots generator is test only)."""
 from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 
+from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings
-from pipelines.evaluate.baselines import VideoInput, uniform
-from pipelines.evaluate.replay import decode_folder, learn_then_segment
+from pipelines.evaluate import baselines
+from pipelines.evaluate.replay import decode_folder
 from pipelines.evaluate.truth import read_truth
-from pipelines.sample.corpus import CorpusOptions, write_corpus
-from streamer_core import Streamer, StreamerModel, StreamSource, load_config
+from pipelines.sample.shots import ShotsOptions, write_shots_corpus
+from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_config
+from streamer_core.hierarchy import Hierarchy
 from streamer_core.metrics import Segmentation, boundary_scores
 
 
@@ -49,23 +53,75 @@ def test_paper_preset_cuts_by_the_published_rule():
     assert len(h.boundaries(0)) > 5  # the replay had cuts to check
 
 
-@pytest.mark.slow
-def test_recommended_preset_beats_uniform_cuts_and_finds_the_scenes_on_a_fresh_corpus(tmp_path):
-    write_corpus(tmp_path, CorpusOptions(videos=8, seed=777, min_duration_s=30, max_duration_s=45, size=64))
+def mean_f1(truth: dict, found: dict[str, list[float]], level: int, tolerance_s: float) -> float:
+    """Mean boundary F1 over videos of one truth level against one list of cuts per video."""
+    scores = []
+    for video, levels in truth.items():
+        true = levels[level]
+        predicted = Segmentation.from_boundaries(video, true.duration_s, found[video])
+        scores.append(boundary_scores(true, predicted, tolerance_s=tolerance_s).f1)
+    return float(np.mean(scores))
+
+
+@dataclass
+class HeldOut:
+    """The recommended preset learned on a corpus nobody tuned on, and what the checks compare."""
+
+    truth: dict
+    refined: dict[str, Hierarchy]  # video id -> the recommended preset's hierarchy
+    online: dict[str, Hierarchy]  # the same weights without the end-of-video refinement
+    baselines: dict[str, float]  # baseline -> level-0 F1 at 0.5 s
+
+
+def segmented(model: StreamerModel, videos) -> dict[str, Hierarchy]:
+    with torch.no_grad():
+        return {h.video_id: h for h in Streamer(model.eval()).run(
+            [StreamSource(v.video_id, [v.samples], v.duration_s) for v in videos])}
+
+
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory) -> HeldOut:
+    """The shots generator (its own look, moving cameras, fades and dissolves) is a test corpus: no
+    option was chosen on it. Seed 4242 was picked before any run and never changed."""
+    folder = tmp_path_factory.mktemp("shots")
+    write_shots_corpus(folder, ShotsOptions(videos=4, seed=4242, min_duration_s=40, max_duration_s=60, size=64))
     cfg = load_config("tiny-default")
-    settings = DecodeSettings(cfg.model.snippet_size, cfg.model.image_size, cfg.data.chunk_frames)
-    replay = learn_then_segment(cfg, decode_folder(tmp_path, settings))
-    truth = read_truth(str(tmp_path / "truth.csv")).videos
-    ours, even, scenes, counts = [], [], [], []
-    for h in replay.hierarchies:
-        actions, scene_spans = truth[h.video_id][0], truth[h.video_id][1]
-        counts.append([len(level) for level in h.levels])
-        cuts = uniform(VideoInput(h.video_id, actions.duration_s, counts=(len(actions.spans),)))[0]
-        for found, true, scores in ((h.boundaries(0), actions, ours), (cuts, actions, even),
-                                    (h.boundaries(1), scene_spans, scenes)):
-            predicted = Segmentation.from_boundaries(h.video_id, true.duration_s, found)
-            scores.append(boundary_scores(true, predicted, tolerance_s=1.0).f1)
-    assert np.mean(ours) > np.mean(even) + 0.1, (np.mean(ours), np.mean(even))  # measured: 0.67 vs 0.44
-    assert np.mean(scenes) > 0.9, np.mean(scenes)  # level 1 finds the hard cuts; measured: 1.00
-    mean_counts = np.mean(counts, axis=0)
-    assert len(mean_counts) == 3 and all(np.diff(mean_counts) < 0), mean_counts  # each level coarser
+    videos = decode_folder(folder, DecodeSettings.for_model(cfg.model, chunk_frames=cfg.data.chunk_frames))
+    torch.manual_seed(cfg.learn.seed)
+    model = StreamerModel(cfg.model)
+    learner = Learner(model, cfg.learn)
+    for v in videos:
+        learner.learn(StreamSource(v.video_id, [v.samples], v.duration_s))
+    online = StreamerModel(dataclasses.replace(cfg.model, refine=0.0))
+    online.load_state_dict(model.state_dict())
+    truth = read_truth(str(folder / "truth.csv")).videos
+    inputs = [baselines.load_video(row, counts=tuple(len(truth[row.video_id][lv].spans) for lv in (0, 1)))
+              for row in list_corpus(str(folder))]
+    scores = {}
+    for name in ("uniform", "grid", "pelt", "kernel", "twfinch", "abd"):
+        found = baselines.SEGMENTERS[name].run(inputs)
+        scores[name] = mean_f1(truth, {v.video_id: levels[0] for v, levels in zip(inputs, found)}, 0, 0.5)
+    return HeldOut(truth, segmented(model, videos), segmented(online, videos), scores)
+
+
+def fine_f1(run: HeldOut, hierarchies: dict[str, Hierarchy]) -> float:
+    return mean_f1(run.truth, {v: h.boundaries(0) for v, h in hierarchies.items()}, 0, 0.5)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="open issue 'Event quality on footage nobody tuned on': on this held-out "
+                   "corpus level 0 is below kernel change-point detection (0.59 vs 0.66 F1@0.5s; online "
+                   "cuts 0.51); strict, so that the day it passes, this marker has to go")
+def test_recommended_preset_beats_every_baseline_on_footage_nobody_tuned_on(held_out):
+    assert fine_f1(held_out, held_out.refined) > max(held_out.baselines.values()), held_out.baselines
+
+
+@pytest.mark.slow
+def test_refinement_lifts_the_fine_level_on_held_out_footage_and_keeps_a_nested_hierarchy(held_out):
+    refined, online = fine_f1(held_out, held_out.refined), fine_f1(held_out, held_out.online)
+    assert refined > online + 0.05, (refined, online)
+    counts = np.mean([[len(level) for level in h.levels] for h in held_out.refined.values()], axis=0)
+    assert len(counts) >= 2 and all(np.diff(counts) < 0), counts  # each level coarser than the one below
+    for h in held_out.refined.values():  # levels nest
+        for below, above in zip(h.levels, h.levels[1:]):
+            assert {e.start_s for e in above} <= {e.start_s for e in below}
