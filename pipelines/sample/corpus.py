@@ -183,18 +183,28 @@ def write_corpus(out_dir: str | Path, options: CorpusOptions = CorpusOptions()) 
     return specs
 
 
+def numbers(text: str) -> tuple[float, ...]:
+    """``"29.97,12.5"`` -> ``(29.97, 12.5)``."""
+    return tuple(float(x) for x in text.split(","))
+
+
+def generator_parser(prog: str, doc: str, defaults) -> argparse.ArgumentParser:
+    """The options every corpus generator's CLI takes, with ``defaults`` from its options class."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="folder to write the corpus into")
+    parser.add_argument("--videos", type=int, default=defaults.videos, help="videos to write")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="what the corpus is drawn from")
+    parser.add_argument("--min-duration", type=float, default=defaults.min_duration_s, help="seconds")
+    parser.add_argument("--max-duration", type=float, default=defaults.max_duration_s, help="seconds")
+    parser.add_argument("--fps", type=numbers, default=defaults.fps,
+                        help="comma-separated frame rates to draw from, e.g. 29.97,12.5")
+    parser.add_argument("--size", type=int, default=defaults.size, help="frame width and height")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     defaults = CorpusOptions()
-    parser = argparse.ArgumentParser(prog="python -m pipelines.sample.corpus", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="folder to write the corpus into")
-    parser.add_argument("--videos", type=int, default=defaults.videos)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--min-duration", type=float, default=defaults.min_duration_s)
-    parser.add_argument("--max-duration", type=float, default=defaults.max_duration_s)
-    parser.add_argument("--fps", default=",".join(map(str, defaults.fps)),
-                        help="comma-separated frame rates to draw from, e.g. 29.97,12.5")
-    parser.add_argument("--size", type=int, default=defaults.size)
+    parser = generator_parser("python -m pipelines.sample.corpus", __doc__, defaults)
     parser.add_argument("--style", choices=["textured", "flat"], default=defaults.style)
     parser.add_argument("--lossless", action="store_true", help="ffv1 .mkv instead of x264 .mp4")
     parser.add_argument("--vfr", action="store_true", help="variable frame rate (with --lossless)")
@@ -202,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     options = CorpusOptions(
         videos=args.videos, seed=args.seed, min_duration_s=args.min_duration,
-        max_duration_s=args.max_duration, fps=tuple(float(f) for f in args.fps.split(",")),
+        max_duration_s=args.max_duration, fps=args.fps,
         size=args.size, style=args.style, lossless=args.lossless, vfr=args.vfr)
     specs = write_corpus(args.out, options)
     total = sum(s.duration_s for s in specs)

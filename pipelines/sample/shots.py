@@ -16,7 +16,6 @@ CLI: ``python -m pipelines.sample.shots --out DIR --videos N --seed S``.
 
 from __future__ import annotations
 
-import argparse
 import colorsys
 import csv
 import functools
@@ -28,7 +27,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from pipelines.sample.corpus import TRUTH_FILE, TRUTH_HEADER, _rate
+from pipelines.sample.corpus import TRUTH_FILE, TRUTH_HEADER, _rate, generator_parser, numbers
 
 TRANSITIONS = ("cut", "fade", "dissolve")
 CAMERAS = ("still", "pan", "zoom-in", "zoom-out", "shake")
@@ -427,21 +426,13 @@ def write_shots_corpus(folder: str | Path, options: ShotsOptions = ShotsOptions(
 
 
 def main(argv: list[str] | None = None) -> int:
-    d = ShotsOptions()
-    parser = argparse.ArgumentParser(prog="python -m pipelines.sample.shots", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="folder to write the corpus into")
-    parser.add_argument("--videos", type=int, default=d.videos)
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--min-duration", type=float, default=d.min_duration_s)
-    parser.add_argument("--max-duration", type=float, default=d.max_duration_s)
-    floats = lambda text: tuple(float(x) for x in text.split(","))
-    parser.add_argument("--fps", type=floats, default=d.fps, help="comma-separated rates to draw from")
-    parser.add_argument("--size", type=int, default=d.size)
-    parser.add_argument("--transitions", type=floats, default=d.transitions, help="weights of cut,fade,dissolve")
+    parser = generator_parser("python -m pipelines.sample.shots", __doc__, ShotsOptions())
+    parser.add_argument("--transitions", type=numbers, default=ShotsOptions().transitions,
+                        help="weights of cut,fade,dissolve")
     args = parser.parse_args(argv)
-    options = ShotsOptions(args.videos, args.seed, args.min_duration, args.max_duration, args.fps, args.size,
-                           args.transitions)
+    options = ShotsOptions(videos=args.videos, seed=args.seed, min_duration_s=args.min_duration,
+                           max_duration_s=args.max_duration, fps=args.fps, size=args.size,
+                           transitions=args.transitions)
     truth = write_shots_corpus(args.out, options)
     print(f"wrote {options.videos} videos and {truth.name} to {args.out}")
     return 0
