@@ -107,22 +107,24 @@ class Streamer:
         first `refine_levels` levels each by the kernel pass over its inputs (level 0's: the
         encoder's embeddings of the samples; a level above: the events of the one below), hard cuts
         kept at levels 0 and 1 where the video confirms them. A cut of a level above those moves to
-        the nearest re-placed cut within `min_event` samples, or stays and the re-placed levels cut
-        there too, so every level nests in the one below; one at a hard cut the video does not
-        confirm is dropped. Every event is then embedded again by its level's f over the last
-        working set's worth of its inputs. Returns (boundaries, embeddings) per level."""
+        the nearest re-placed cut within `min_event` samples, else (and at a hard cut the video does
+        not confirm) it is dropped; when the top re-placed level has no cut at all, the cuts above
+        stay and the levels below cut there too, so every level nests in the one below. Every event
+        is then embedded again by its level's f over the last working set's worth of its inputs.
+        Returns (boundaries, embeddings) per level."""
         snippet, count = self.cfg.snippet_size, min(self.cfg.refine_levels, len(boundaries))
         samples, hard = np.stack(stream.inputs), confirmed_cuts(stream.hard_cuts, stream.changes)
         doubted = set(stream.hard_cuts) - set(hard)
         placed: list[set[int]] = []  # per re-placed level: the samples where its events start
-        inputs, starts = samples, np.arange(len(samples))
+        inputs, starts, found = samples, np.arange(len(samples)), []
         for level in range(count):
+            if level:  # this level's inputs: the events of the one below
+                edges = [0, *found, len(inputs)]
+                inputs, starts = self._events(level - 1, inputs, edges), starts[edges[:-1]]
             forced = np.flatnonzero(np.isin(starts, hard)) if level < 2 else []
             minimum = max(2, self.cfg.min_event) if level == 0 else 1
-            cuts = refined_cuts(inputs, forced, self.cfg.refine, minimum)
-            placed.append({int(starts[i]) for i in cuts})
-            edges = [0, *cuts, len(inputs)]
-            inputs, starts = self._events(level, inputs, edges), starts[edges[:-1]]
+            found = refined_cuts(inputs, forced, self.cfg.refine, minimum)
+            placed.append({int(starts[i]) for i in found})
         above = []
         for level in boundaries[count:]:
             moved = set()
@@ -131,17 +133,15 @@ class Streamer:
                 if abs(near - index) <= self.cfg.min_event:
                     moved.add(near)
             above.append(moved)
-        for level in range(count):  # a cut that stayed is a cut of every level below it
-            placed[level] |= set().union(*above)
-        final = [sorted(cuts) for cuts in placed + above]
+        final = [sorted(level) for level in placed + above]
         for level in reversed(range(len(final) - 1)):  # a level's cuts are cuts of every level below
             final[level] = sorted(set(final[level]) | set(final[level + 1]))
         embeddings, inputs, starts = [], samples, np.arange(len(samples))
-        for level, cuts in enumerate(final):
-            edges = [0, *np.searchsorted(starts, cuts).tolist(), len(inputs)]
+        for level, at in enumerate(final):
+            edges = [0, *np.searchsorted(starts, at).tolist(), len(inputs)]
             inputs, starts = self._events(level, inputs, edges), starts[edges[:-1]]
             embeddings.append(list(inputs))
-        return [[i * snippet for i in cuts] for cuts in final], embeddings
+        return [[i * snippet for i in level] for level in final], embeddings
 
     def _events(self, level: int, inputs: np.ndarray, edges: list[int]) -> np.ndarray:
         """[E, D] representations of the events [edges[k], edges[k+1]) of a level's inputs [N, D]:
