@@ -20,13 +20,13 @@ corpus's layout) and returns it; a missing package raises ImportError naming it.
 """
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pipelines.sample.corpus import TRUTH_FILE, TRUTH_HEADER
+from pipelines.evaluate.truth import frame_label_rows
+from pipelines.sample.corpus import write_truth
 
 MOCAP_HZ = 120.0
 BASIC_MOTIONS_HZ = 10.0
@@ -58,26 +58,11 @@ def snippet_features(signal: np.ndarray, rate_hz: float, snippet_s: float) -> np
     return np.concatenate([blocks.mean(axis=1), blocks.std(axis=1), change], axis=1).astype(np.float32)
 
 
-def _runs(labels: np.ndarray) -> list[tuple[int, int, str]]:
-    """(start, end, label) of each run of equal labels."""
-    edges = np.r_[0, np.flatnonzero(labels[1:] != labels[:-1]) + 1, len(labels)]
-    return [(int(a), int(b), str(labels[a])) for a, b in zip(edges[:-1], edges[1:])]
-
-
 def _write_stream(folder: Path, name: str, features: np.ndarray, labels: np.ndarray,
                   snippet_s: float, rows: list) -> None:
-    """One ``.npy`` stream and its truth rows; ``labels`` has one entry per feature row."""
+    """One ``.npy`` stream and its truth rows: runs of equal labels, one label per feature row."""
     np.save(folder / f"{name}.npy", features)
-    for start, end, label in _runs(labels):
-        rows.append((f"{name}.npy", 0, round(start * snippet_s, 6), round(end * snippet_s, 6), label))
-
-
-def _write_truth(folder: Path, rows: list) -> Path:
-    with open(folder / TRUTH_FILE, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(TRUTH_HEADER)
-        writer.writerows(rows)
-    return folder
+    rows += [astuple(row) for row in frame_label_rows([str(x) for x in labels], f"{name}.npy", 1 / snippet_s)]
 
 
 def write_mocap(folder: str | Path, snippet_s: float = 0.5) -> Path:
@@ -93,7 +78,8 @@ def write_mocap(folder: str | Path, snippet_s: float = 0.5) -> Path:
         features = snippet_features(signal, MOCAP_HZ, snippet_s)
         middle = labels[per // 2::per][:len(features)]
         _write_stream(folder, f"mocap_{trial.removesuffix('.csv')}", features, middle, snippet_s, rows)
-    return _write_truth(folder, rows)
+    write_truth(folder, rows)
+    return folder
 
 
 def write_basic_motions(folder: str | Path, streams: int = 8, recordings: tuple[int, int] = (6, 9),
@@ -119,7 +105,8 @@ def write_basic_motions(folder: str | Path, streams: int = 8, recordings: tuple[
                  for i, a, n in zip(picked, starts, lengths)]
         labels = np.concatenate([[activities[i]] * len(p) for i, p in zip(picked, parts)])
         _write_stream(folder, f"motions_{k:02d}", np.concatenate(parts), labels, snippet_s, rows)
-    return _write_truth(folder, rows)
+    write_truth(folder, rows)
+    return folder
 
 
 def available_clips() -> list[tuple[Clip, Path]]:
@@ -161,4 +148,5 @@ def write_real_cuts(folder: str | Path) -> Path:
         duration = _as_mp4(path, folder / name)
         edges = (0.0, *clip.cuts_s, duration)
         rows += [(name, 0, a, b, f"shot{i}") for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
-    return _write_truth(folder, rows)
+    write_truth(folder, rows)
+    return folder

@@ -167,6 +167,14 @@ def truth_rows(spec: VideoSpec) -> list[tuple]:
     return rows
 
 
+def write_truth(folder: str | Path, rows) -> Path:
+    """``truth.csv`` (TRUTH_HEADER, then ``rows`` of its fields) at the root of a corpus folder."""
+    path = Path(folder) / TRUTH_FILE
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([TRUTH_HEADER, *rows])
+    return path
+
+
 def write_corpus(out_dir: str | Path, options: CorpusOptions = CorpusOptions()) -> list[VideoSpec]:
     """Write every video below ``out_dir`` and ``truth.csv`` at its root."""
     root = Path(out_dir)
@@ -175,11 +183,7 @@ def write_corpus(out_dir: str | Path, options: CorpusOptions = CorpusOptions()) 
         path = root / spec.video_id
         path.parent.mkdir(parents=True, exist_ok=True)
         write_video(spec, path)
-    with open(root / TRUTH_FILE, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(TRUTH_HEADER)
-        for spec in specs:
-            writer.writerows(truth_rows(spec))
+    write_truth(root, [row for spec in specs for row in truth_rows(spec)])
     return specs
 
 

@@ -17,7 +17,6 @@ CLI: ``python -m pipelines.sample.shots --out DIR --videos N --seed S``.
 from __future__ import annotations
 
 import colorsys
-import csv
 import functools
 import math
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from pipelines.sample.corpus import TRUTH_FILE, TRUTH_HEADER, _rate, generator_parser, numbers
+from pipelines.sample.corpus import _rate, generator_parser, numbers, write_truth
 
 TRANSITIONS = ("cut", "fade", "dissolve")
 CAMERAS = ("still", "pan", "zoom-in", "zoom-out", "shake")
@@ -420,9 +419,7 @@ def write_shots_corpus(folder: str | Path, options: ShotsOptions = ShotsOptions(
     for video in videos:
         (root / video.video_id).parent.mkdir(parents=True, exist_ok=True)
         write_shots_video(video, root / video.video_id)
-    with open(root / TRUTH_FILE, "w", newline="") as f:
-        csv.writer(f).writerows([TRUTH_HEADER] + [row for video in videos for row in truth_rows(video)])
-    return root / TRUTH_FILE
+    return write_truth(root, [row for video in videos for row in truth_rows(video)])
 
 
 def main(argv: list[str] | None = None) -> int:
