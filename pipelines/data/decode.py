@@ -123,20 +123,58 @@ def _local_source(uri: str, settings: DecodeSettings, s3: S3Settings | None):
         os.unlink(path)
 
 
-def _video_chunks(row: ManifestRow, settings: DecodeSettings,
-                  s3: S3Settings | None) -> Iterator[Chunk]:
-    import decord  # imported here so that listing and tests of other parts do not need it
+@dataclass(frozen=True)
+class FrameClock:
+    """When each frame of a video starts, from its first frame on, as decord reports it: the
+    timeline samples are taken on, and the one exports and reports cut on."""
 
-    with _local_source(row.uri, settings, s3) as source:
-        reader = decord.VideoReader(source, width=settings.image_size,
-                                    height=settings.image_size)
+    starts: np.ndarray  # float64 [frames], seconds since the first frame
+    duration_s: float  # to the end of the last frame
+    rate: float  # the stream's average frame rate
+
+    @classmethod
+    def of(cls, reader) -> FrameClock:
         if len(reader) == 0:
             raise ValueError("no video frames")
         stamps = np.asarray(reader.get_frame_timestamp(np.arange(len(reader))), np.float64)
         origin = stamps[:, 0].min()
         duration = round(float(stamps[:, 1].max() - origin), 6)  # decord gives float32
+        return cls(stamps[:, 0] - origin, duration, float(reader.get_avg_fps()))
+
+    def frame_at(self, times) -> np.ndarray:
+        """The frame each time was sampled from (the nearest start, as decoding picks it)."""
+        return nearest_frames(self.starts, np.atleast_1d(np.asarray(times, np.float64)))
+
+    @property
+    def constant_rate(self) -> bool:
+        """Whether frame k starts at k / rate (to a quarter frame) all through the video."""
+        return bool(np.abs(self.starts * self.rate - np.arange(len(self.starts))).max() < 0.25)
+
+
+@contextmanager
+def open_video(uri: str, s3: S3Settings | None = None, size: int | None = None,
+               settings: DecodeSettings = DecodeSettings()):
+    """A decord VideoReader of a local or S3 video, frames resized to size x size when given."""
+    import decord  # imported here so that listing and tests of other parts do not need it
+
+    with _local_source(uri, settings, s3) as source:
+        yield decord.VideoReader(source, width=size or -1, height=size or -1)
+
+
+def keyframes(uri: str, times, s3: S3Settings | None = None) -> np.ndarray:
+    """The frames sampled at `times` (seconds), at the video's own size: uint8 [N, H, W, 3]."""
+    with open_video(uri, s3) as reader:
+        frames = FrameClock.of(reader).frame_at(times)
+        return reader.get_batch(frames.tolist()).asnumpy()
+
+
+def _video_chunks(row: ManifestRow, settings: DecodeSettings,
+                  s3: S3Settings | None) -> Iterator[Chunk]:
+    with open_video(row.uri, s3, settings.image_size, settings) as reader:
+        clock = FrameClock.of(reader)
+        duration = clock.duration_s
         times = sample_times(duration, settings.snippet_size)
-        frames = nearest_frames(stamps[:, 0] - origin, times)
+        frames = clock.frame_at(times)
         bounds = _chunk_bounds(len(times), settings.chunk_frames)
         for index, (lo, hi) in enumerate(bounds):
             batch = (reader.get_batch(frames[lo:hi].tolist()).asnumpy() if hi > lo else

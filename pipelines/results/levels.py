@@ -1,15 +1,31 @@
-"""Events rows -> per-level segmentations: what plots draw and evaluation scores."""
+"""Events rows -> per-level segmentations (what plots draw and evaluation scores) and back to
+the model's `Hierarchy` (what exports and reports read, from the tables or from a model alike)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as pads
 
 from pipelines.data import storage
+from streamer_core import Event, Hierarchy
 from streamer_core.metrics import Segmentation, Span, SpanError
 
 EVENT_COLUMNS = ["run_id", "video_id", "level", "event_index", "start_s", "end_s", "model_version"]
+
+
+def to_hierarchy(video_id: str, duration_s: float, rows: Iterable[Mapping], scores: Sequence = (),
+                 changes: Sequence = ()) -> Hierarchy:
+    """A video's `events` rows (`Hierarchy.to_rows()` or the table's) as its Hierarchy again."""
+    levels: dict[int, list[Mapping]] = defaultdict(list)
+    for row in rows:
+        levels[int(row["level"])].append(row)
+    events = [[Event(float(r["start_s"]), float(r["end_s"]), int(r["parent_index"]),
+                     np.asarray(r.get("embedding") or [], np.float32))
+               for r in sorted(levels[level], key=lambda r: r["event_index"])] for level in sorted(levels)]
+    return Hierarchy(video_id, float(duration_s), events, [list(s) for s in scores or []], list(changes or []))
 
 def read_events(uri: str) -> pa.Table:
     """The `events` table (a Parquet file or folder, local or s3://), without embeddings."""

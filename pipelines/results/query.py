@@ -20,7 +20,8 @@ import pyarrow as pa
 from pipelines.cli import UnknownNameError, UserError
 from pipelines.data.storage import S3Settings
 from pipelines.results import tables
-from pipelines.results.levels import EVENT_COLUMNS
+from pipelines.results.levels import EVENT_COLUMNS, to_hierarchy
+from streamer_core import Hierarchy
 
 VIEWS = """
 CREATE VIEW videos AS
@@ -126,6 +127,30 @@ def video_events(con: duckdb.DuckDBPyConnection, video_id: str, model_version: s
                 ORDER BY "commit" DESC LIMIT 1))
              ORDER BY level, event_index"""
     return con.sql(sql, params={"video_id": video_id, "model_version": model_version}).to_arrow_table()
+
+
+@dataclass(frozen=True)
+class StoredVideo:
+    """One segmented video as the tables hold it: what exports and reports start from."""
+
+    hierarchy: Hierarchy
+    uri: str  # where the segment job read the media
+    model_version: str
+
+
+def stored_video(con: duckdb.DuckDBPyConnection, video_id: str, model_version: str | None = None) -> StoredVideo:
+    """A video's latest ok result (of `model_version`, default the latest model that segmented it),
+    scores included; an `UnknownNameError` when there is none."""
+    sql = """SELECT * FROM videos WHERE video_id = $video_id AND status = 'ok'
+               AND model_version = coalesce($model_version, model_version) ORDER BY "commit" DESC LIMIT 1"""
+    found = con.sql(sql, params={"video_id": video_id, "model_version": model_version}).to_arrow_table().to_pylist()
+    if not found:
+        raise UnknownNameError(f"no result for video {video_id!r}"
+                               + (f" and model version {model_version!r}" if model_version else ""))
+    video = found[0]
+    events = video_events(con, video_id, video["model_version"]).to_pylist()
+    hierarchy = to_hierarchy(video_id, video["duration_s"], events, video["scores"] or [], video["changes"] or [])
+    return StoredVideo(hierarchy, video["uri"], video["model_version"])
 
 
 def latest_events(output: str, settings: S3Settings | None = None) -> pa.Table:
