@@ -51,13 +51,13 @@ def main() -> None:
     streams = [synthetic_stream(args.frames, cfg.model.image_size, seed) for seed in range(videos)]
     start = 0.0
     if args.mode == "train":
-        learner = Learner(model, cfg.learn)
+        streamer = Streamer(model, Learner(model, cfg.learn))
         # warm-up through one optimiser step: its first call allocates Adam's state (~1.5 s at paper
         # size), a cost a training job pays once, not per frame
-        learner.learn(StreamSource("warm", [synthetic_stream(cfg.learn.optimize_every + 8, cfg.model.image_size, 99)]))
+        streamer.learn(StreamSource("warm", [synthetic_stream(cfg.learn.optimize_every + 8, cfg.model.image_size, 99)]))
         start = time.perf_counter()
         for i, frames in enumerate(streams):
-            learner.learn(StreamSource(f"v{i}", [frames]))
+            streamer.learn(StreamSource(f"v{i}", [frames]))
     else:
         model.eval()
         streamer = Streamer(model)

@@ -41,14 +41,14 @@ def main() -> None:
     learn_videos = [v for name in TUNE_VIDEO for v in load(name).videos(cfg)]
     torch.manual_seed(cfg.learn.seed)
     model = StreamerModel(cfg.model)
-    learner = Learner(model, cfg.learn)
+    streamer = Streamer(model, Learner(model, cfg.learn))
     marks = [float(x) * 60 for x in args.minutes.split(",")]
     learned, rows, queue = 0.0, [], list(learn_videos)
     levels = test.corpus.levels
     for mark in marks:
         while queue and learned < mark:
             video = queue.pop(0)
-            learner.learn(StreamSource(video.video_id, [video.samples], video.duration_s))
+            streamer.learn(StreamSource(video.video_id, [video.samples], video.duration_s))
             learned += video.duration_s
         scores = score(test, segment(model, test_videos), lambda t, _: levels[t][1])
         rows.append({"preset": args.preset, "test": args.test, "minutes_learned": round(learned / 60, 1),

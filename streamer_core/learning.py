@@ -19,17 +19,13 @@ not used before a step are encoded again with the new parameters.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from streamer_core.config import LearnConfig
-from streamer_core.hierarchy import Hierarchy
 from streamer_core.layers import settle_deferred
 from streamer_core.model import StreamerModel
-
-if TYPE_CHECKING:
-    from streamer_core.streaming import StreamSource, StreamState
 
 
 @dataclass
@@ -58,6 +54,11 @@ def reach_weights(level: int, active: int, alpha: float) -> list[float]:
 
 
 class Learner:
+    """The learning side of the streamer's hooks (streamer_core.hooks): `Streamer(model, learner)`
+    learns while it watches; `Streamer.learn` feeds it one video in order."""
+
+    grad = True
+
     def __init__(self, model: StreamerModel, cfg: LearnConfig):
         self.model, self.cfg = model, cfg
         f_modules, p_modules = model.level_modules()
@@ -72,7 +73,11 @@ class Learner:
         self.steps = 0
         self.loss_sum, self.loss_count = [0.0] * n, [0] * n
 
-    # ---- used by the Streamer ---------------------------------------------------------------
+    # ---- the streamer's hooks ----------------------------------------------------------------
+    @property
+    def window(self) -> int:
+        return self.cfg.encode_batch
+
     def encode(self, x: torch.Tensor) -> list[Any]:
         if not self.cfg.fast_path:
             return list(x)
@@ -102,6 +107,10 @@ class Learner:
         weight = reach_weights(level, active, self.cfg.alpha)[other]
         return z if weight == 1.0 else _ScaleGrad.apply(z, weight)
 
+    def top_inputs(self, count: int) -> None:
+        for _ in range(count):
+            self.model.count_top_input()
+
     def record(self, level: int, loss: torch.Tensor, timescales: list[int], active: int) -> None:
         scales = [float(t) if self.cfg.hgn_timescale else 1.0 for t in timescales]
         self.pending.append((loss * torch.tensor(scales, dtype=loss.dtype, device=loss.device)).sum())
@@ -112,7 +121,7 @@ class Learner:
         self.loss_sum[level] += float(loss.detach().sum())
         self.loss_count[level] += len(scales)
 
-    def flush(self, streams: list[StreamState], everything: bool = False) -> None:
+    def flush(self, live: list[Any], everything: bool = False) -> None:
         """Backpropagates this sample's losses; departed frames that no live representation or
         prediction can reach any more (a level's prediction may hold a frame for as long as that
         level waits for its next input) owe their gradient to the encoder, paid a batch at a time
@@ -120,27 +129,30 @@ class Learner:
         if self.pending:
             torch.stack(self.pending).sum().backward(retain_graph=True)
             self.pending = []
-        live = {id(item) for stream in streams for state in stream.levels for item in state.reachable()}
-        self.owed += [item for item in self.departed if id(item) not in live]
-        self.departed = [item for item in self.departed if id(item) in live]
+        live_ids = {id(item) for item in live}
+        self.owed += [item for item in self.departed if id(item) not in live_ids]
+        self.departed = [item for item in self.departed if id(item) in live_ids]
         if everything or len(self.owed) >= self.cfg.encode_batch:
             self._push_to_encoder(self.owed)
             self.owed = []
 
-    def end_sample(self, streams: list[StreamState]) -> None:
-        self.flush(streams)
+    def end_sample(self, live: list[Any], level0: list[list[Any]]) -> bool:
+        self.flush(live)
         top = int(self.model.active_levels) - 1
-        if self.losses[top] >= self.cfg.optimize_every:
-            self.step(streams)
+        if self.losses[top] < self.cfg.optimize_every:
+            return False
+        self.step(level0)
+        return True
+
+    def end_stream(self, items: list[Any]) -> None:
+        self.release(items)
+        self.flush([], everything=True)
 
     # ---- the optimiser step -----------------------------------------------------------------
-    def step(self, streams: list[StreamState]) -> None:
-        """Normalises and applies the accumulated gradients; the layers then drop their
-        representations and predictions, and level 0 re-encodes its working set once."""
-        for stream in streams:
-            for state in stream.levels:
-                state.forget()
-        self._push_to_encoder(self.owed + self.departed + [i for s in streams for i in s.levels[0].working_set.items])
+    def step(self, level0: list[list[Any]]) -> None:
+        """Normalises and applies the accumulated gradients; level 0's working sets are then
+        encoded again, once."""
+        self._push_to_encoder(self.owed + self.departed + [i for items in level0 for i in items])
         self.departed, self.owed = [], []
         settle_deferred(self.model)
         groups = [(self.f_optimizers, self.f_weight), (self.p_optimizers, self.p_weight)]
@@ -158,34 +170,15 @@ class Learner:
         n = self.model.cfg.max_layers
         self.f_weight, self.p_weight, self.losses = [0.0] * n, [0.0] * n, [0] * n
         self.steps += 1
-        self.reencode(streams)
+        self.reencode(level0)
 
-    def reencode(self, streams: list[StreamState]) -> None:
-        """Encodes level 0's working sets again after the weights changed (a step, an average)."""
-        for stream in streams:
-            items = stream.levels[0].working_set.items
+    def reencode(self, level0: list[list[Any]]) -> None:
+        """Encodes level 0's working sets again, in place, after the weights changed (a step, an average)."""
+        for items in level0:
             if self.cfg.fast_path and items:
                 items[:] = self.encode(torch.stack([i.frame for i in items]))
 
-    # ---- convenience and persistence --------------------------------------------------------
-    def learn(self, source: StreamSource) -> Hierarchy:
-        """Learns from one video's stream, in order, and returns the hierarchy it cut."""
-        from streamer_core.streaming import Streamer, model_inputs
-
-        self.model.train()
-        streamer = Streamer(self.model, self)
-        stream = streamer.new_stream(source.video_id)
-        for window in model_inputs(source.chunks, self.cfg.encode_batch, self.model):
-            while len(window):
-                steps, used = self.steps, 0
-                for x, item in zip(window, self.encode(window)):
-                    streamer.step([stream], x[None], [item])
-                    used += 1
-                    if self.steps != steps:
-                        break  # new parameters: the rest of the window is encoded again
-                window = window[used:]
-        return streamer.finish(stream, source.duration_s)
-
+    # ---- persistence ------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         settle_deferred(self.model)
         return {"f": [o.state_dict() for o in self.f_optimizers], "p": [o.state_dict() for o in self.p_optimizers],

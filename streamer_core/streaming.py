@@ -2,13 +2,14 @@
 
 Each stream carries its own per-level state; the model's modules are shared, so B streams
 advance in one batched forward pass (inference). Learning attaches a `Learner` and uses one
-stream at a time, as the algorithm learns from a single ordered stream."""
+stream at a time, as the algorithm learns from a single ordered stream. Whoever watches with the
+streamer does so through its hooks (streamer_core.hooks): `Watching` infers, a `Learner` learns."""
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,13 +18,11 @@ from streamer_core import cuts
 from streamer_core.buffer import WorkingSet
 from streamer_core.demarcation import Demarcation
 from streamer_core.hierarchy import Hierarchy
+from streamer_core.hooks import Hooks, Watching
 from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
 from streamer_core.model import StreamerModel
 from streamer_core.refine import confirmed_cuts, refined_cuts
-
-if TYPE_CHECKING:
-    from streamer_core.learning import Learner
 
 
 @dataclass
@@ -69,8 +68,9 @@ class StreamSource:
 
 
 class Streamer:
-    def __init__(self, model: StreamerModel, learner: Learner | None = None):
-        self.model, self.cfg, self.learner = model, model.cfg, learner
+    def __init__(self, model: StreamerModel, hooks: Hooks | None = None):
+        self.model, self.cfg = model, model.cfg
+        self.hooks = Watching(model) if hooks is None else hooks
 
     # ---- stream lifecycle -------------------------------------------------------------
     def new_stream(self, video_id: str) -> StreamState:
@@ -89,11 +89,11 @@ class Streamer:
             state = stream.levels[level]
             z = self._current_z(stream, level)
             state.embeddings.append(z.detach().float().cpu().numpy() if z is not None else np.zeros(0, np.float32))
-        if self.learner is not None:
-            for state in stream.levels:
-                self.learner.release(state.working_set.clear())
-                state.forget()
-            self.learner.flush([], everything=True)
+        left = []
+        for state in stream.levels:
+            left += state.working_set.clear()
+            state.forget()
+        self.hooks.end_stream(left)
         duration = stream.samples_seen * self.cfg.snippet_size if duration_s is None else duration_s
         boundaries = [s.boundaries for s in stream.levels[:active]]
         embeddings = [s.embeddings for s in stream.levels[:active]]
@@ -172,12 +172,29 @@ class Streamer:
             if batch:
                 self.step([st for st, _ in batch], _stacked([s for _, s in batch], self.model))
 
+    def learn(self, source: StreamSource) -> Hierarchy:
+        """Learns from one video's stream, in order, through the hooks (a Learner), and returns
+        the hierarchy it cut. Samples are encoded a window at a time (`hooks.window`); after
+        a step the rest of the window is encoded again with the new weights."""
+        self.model.train()
+        stream = self.new_stream(source.video_id)
+        for window in model_inputs(source.chunks, self.hooks.window, self.model):
+            while len(window):
+                used = 0
+                for x, item in zip(window, self.hooks.encode(window)):
+                    used += 1
+                    if self.step([stream], x[None], [item]):
+                        break
+                window = window[used:]
+        return self.finish(stream, source.duration_s)
+
     # ---- one step ---------------------------------------------------------------------
-    def step(self, streams: list[StreamState], x: torch.Tensor, items: list[Any] | None = None) -> None:
-        """Feeds one model-input sample to each stream (x [B, ...]); `items`: x already encoded."""
-        with torch.set_grad_enabled(self.learner is not None):
+    def step(self, streams: list[StreamState], x: torch.Tensor, items: list[Any] | None = None) -> bool:
+        """Feeds one model-input sample to each stream (x [B, ...]); `items`: x already encoded.
+        Returns whether the hooks changed the weights (a learning step)."""
+        with torch.set_grad_enabled(self.hooks.grad):
             if items is None:
-                items = self.learner.encode(x) if self.learner is not None else list(self.model.encoder(x))
+                items = self.hooks.encode(x)
             hard = self._hard_cuts(streams, x)
             if self.cfg.refine:
                 for stream, vector, cut in zip(streams, self._embed(0, items).detach().float().cpu().numpy(),
@@ -188,8 +205,13 @@ class Streamer:
             self._advance(0, streams, x, items, hard)
         for stream in streams:
             stream.samples_seen += 1
-        if self.learner is not None:
-            self.learner.end_sample(streams)
+        live = [item for stream in streams for state in stream.levels for item in state.reachable()]
+        if self.hooks.end_sample(live, [stream.levels[0].working_set.items for stream in streams]):
+            for stream in streams:
+                for state in stream.levels:
+                    state.forget()
+            return True
+        return False
 
     def _hard_cuts(self, streams: list[StreamState], x: torch.Tensor) -> list[bool] | None:
         """Per stream: is this input a hard cut (streamer_core.cuts)? None when model.hard_cut is 0."""
@@ -216,9 +238,8 @@ class Streamer:
         cut below whose strength reached `escalate`."""
         states = [s.levels[level] for s in streams]
         scores, errors = self._score(level, streams, targets)
-        if self.learner is not None and level == int(self.model.active_levels) - 1:
-            for _ in streams:
-                self.model.count_top_input()
+        if level == int(self.model.active_levels) - 1:
+            self.hooks.top_inputs(len(streams))
         escalate = self.cfg.escalate
         up_streams, up_inputs, up_hard = [], [], []
         for k, (stream, state, score) in enumerate(zip(streams, states, scores)):
@@ -241,15 +262,12 @@ class Streamer:
                 up_inputs.append(z)
                 climbs = escalate > 0 and score is not None and state.demarcation.strength >= escalate
                 up_hard.append(climbs or (level == 0 and escalated))
-            released = state.working_set.clear()
-            if self.learner is not None:
-                self.learner.release(released)
+            self.hooks.release(state.working_set.clear())
         if up_streams:
             self._advance(level + 1, up_streams, torch.stack(up_inputs), list(up_inputs), up_hard)
         for stream, state, item, error in zip(streams, states, items, errors):
             _, evicted = state.working_set.add(item, error)
-            if self.learner is not None:
-                self.learner.release(evicted)
+            self.hooks.release(evicted)
             state.last_input = stream.samples_seen
         self._represent(level, streams)
         self._predict(level, streams)
@@ -264,9 +282,8 @@ class Streamer:
             return scores, errors
         predictions = torch.stack([streams[i].levels[level].prediction for i in ready])
         loss, score = prediction_loss(self.cfg.loss, predictions, targets[ready])
-        if self.learner is not None:
-            timescales = [streams[i].samples_seen - streams[i].levels[level].last_input for i in ready]
-            self.learner.record(level, loss, timescales, int(self.model.active_levels))
+        timescales = [streams[i].samples_seen - streams[i].levels[level].last_input for i in ready]
+        self.hooks.record(level, loss, timescales, int(self.model.active_levels))
         for k, i in enumerate(ready):
             scores[i], errors[i] = float(score[k]), float(loss[k].detach())
         return scores, errors
@@ -291,9 +308,7 @@ class Streamer:
             state.z, state.z_inputs = zi, list(state.working_set.items)
 
     def _embed(self, level: int, items: list[Any]) -> torch.Tensor:
-        if level == 0 and self.learner is not None:
-            return self.learner.embed(items)
-        return torch.stack(items)  # [S, D]
+        return self.hooks.embed(items) if level == 0 else torch.stack(items)  # [S, D]
 
     def _predict(self, level: int, streams: list[StreamState]) -> None:
         """Each stream's prediction for this level from the representations of all its levels."""
@@ -301,9 +316,7 @@ class Streamer:
         rows, ids, own = [], [], []
         for stream in streams:
             present = [j for j in range(active) if stream.levels[j].z is not None]
-            reps = [stream.levels[j].z for j in present]
-            if self.learner is not None:
-                reps = [self.learner.scale(z, level, j, active) for z, j in zip(reps, present)]
+            reps = [self.hooks.scale(stream.levels[j].z, level, j, active) for j in present]
             rows.append(torch.stack(reps))
             ids.append(present)
             own.append(present.index(level))

@@ -47,11 +47,11 @@ def learn_then_segment(cfg: Config, videos: list[DecodedVideo], passes: int = 1)
     """A fresh model (seeded by learn.seed) learns `passes` passes over the videos, then segments them."""
     torch.manual_seed(cfg.learn.seed)
     model = StreamerModel(cfg.model)
-    learner = Learner(model, cfg.learn)
+    streamer = Streamer(model, Learner(model, cfg.learn))
     started = time.perf_counter()
     for _ in range(passes):
         for v in videos:
-            learner.learn(StreamSource(v.video_id, [v.samples], v.duration_s))
+            streamer.learn(StreamSource(v.video_id, [v.samples], v.duration_s))
     learned = time.perf_counter() - started
     model.eval()
     started = time.perf_counter()

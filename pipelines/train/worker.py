@@ -34,7 +34,7 @@ from pipelines.train.record import (
     write_shared,
 )
 from pipelines.train.sync import SYNC_TIMEOUT_S, Synchronizer, weights_digest
-from streamer_core import Config, Learner, StreamerModel, StreamSource
+from streamer_core import Config, Learner, Streamer, StreamerModel, StreamSource
 
 
 @dataclass(frozen=True)
@@ -78,15 +78,15 @@ class Progress:
 
 
 class SyncedLearner(Learner):
-    """A Learner that calls `after_step(streams)` after each optimiser step: averaging replaces
-    the weights, and level 0's working set, encoded with the old ones, must be encoded again."""
+    """A Learner that calls `after_step(level0)` after each optimiser step: averaging replaces
+    the weights, and level 0's working sets, encoded with the old ones, must be encoded again."""
 
     after_step: Callable[[list], None] | None = None
 
-    def step(self, streams: list) -> None:
-        super().step(streams)
+    def step(self, level0: list) -> None:
+        super().step(level0)
         if self.after_step is not None:
-            self.after_step(streams)
+            self.after_step(level0)
 
 
 def train_loop_per_worker(config: dict[str, Any]) -> None:
@@ -109,6 +109,7 @@ class Worker:
         self.model = StreamerModel(self.cfg.model).to(device)
         self.learner = SyncedLearner(self.model, self.cfg.learn)
         self.learner.after_step = self._after_step
+        self.streamer = Streamer(self.model, self.learner)
         self.control = dist.new_group(backend="gloo", timeout=timedelta(seconds=SYNC_TIMEOUT_S))
         self.sync = Synchronizer(self.model, rank, world, self.cfg.train.checkpoint_every * world,
                                  self._cut, self.control)
@@ -143,7 +144,7 @@ class Worker:
         """Learns what the feed gives; a video whose feed ends in an error is recorded as failed
         with the samples learned before it (those did move the weights)."""
         feed = VideoFeed(row, self.settings, self.model, self.plan.s3)
-        hierarchy = self.learner.learn(StreamSource(row.video_id, feed))
+        hierarchy = self.streamer.learn(StreamSource(row.video_id, feed))
         if feed.error:
             print(f"rank {self.rank}: failed video {row.video_id}: {feed.error}")
         self.progress.videos.append(VideoRecord(
@@ -168,11 +169,11 @@ class Worker:
         os._exit(17)
 
     # ---- synchronisation ---------------------------------------------------------------------
-    def _after_step(self, streams: list) -> None:
+    def _after_step(self, level0: list) -> None:
         self.sync.changed = True
         if self.learner.steps % self.cfg.learn.average_every == 0:
             self.sync.sync(active=True, at_boundary=False, at_step=True,
-                           reencode=lambda: self.learner.reencode(streams))
+                           reencode=lambda: self.learner.reencode(level0))
 
     def _new_progress(self) -> None:
         n = self.cfg.model.max_layers

@@ -99,6 +99,6 @@ def test_without_hard_cuts_the_same_stream_is_not_cut():
 def test_learning_sees_hard_cuts_too():
     cfg = hard_cut_config(0.04)
     torch.manual_seed(0)
-    learner = Learner(StreamerModel(cfg.model), cfg.learn)
-    h = learner.learn(StreamSource("a", [two_scenes(6.0, 12.0)]))
+    model = StreamerModel(cfg.model)
+    h = Streamer(model, Learner(model, cfg.learn)).learn(StreamSource("a", [two_scenes(6.0, 12.0)]))
     assert h.boundaries(0) == [6.0] and h.boundaries(1) == [6.0]

@@ -5,7 +5,7 @@ import copy
 import numpy as np
 import torch
 
-from streamer_core import Learner, StreamerModel, StreamSource, load_config
+from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_config
 from streamer_core.layers import Deferred
 
 
@@ -22,12 +22,13 @@ def run(fast: bool, dtype: torch.dtype, frames: np.ndarray):
             grads.append([p.grad.clone() for g in optimizer.param_groups for p in g["params"] if p.grad is not None])
             return step()
         optimizer.step = recorded
-    original_flush = learner.flush
-    def flush(streams, **kwargs):
-        original_flush(streams, **kwargs)
-        held.append(len(learner.departed) + len(learner.owed) + sum(len(s.levels[0].working_set) for s in streams))
-    learner.flush = flush
-    hierarchy = learner.learn(StreamSource("v", [frames[:200], frames[200:]]))
+    original_end_sample = learner.end_sample
+    def end_sample(live, level0):
+        stepped = original_end_sample(live, level0)
+        held.append(len(learner.departed) + len(learner.owed) + sum(len(items) for items in level0))
+        return stepped
+    learner.end_sample = end_sample
+    hierarchy = Streamer(model, learner).learn(StreamSource("v", [frames[:200], frames[200:]]))
     return hierarchy, grads, model, held
 
 
@@ -67,11 +68,11 @@ def test_encoded_frames_do_not_accumulate_over_a_long_stream():
     frames = np.random.default_rng(2).integers(0, 256, (600, 32, 32, 3), dtype=np.uint8)
     sizes = []
     original_flush = learner.flush
-    def flush(streams, **kwargs):
-        original_flush(streams, **kwargs)
+    def flush(live, **kwargs):
+        original_flush(live, **kwargs)
         sizes.append(len(learner.departed) + len(learner.owed))
     learner.flush = flush
-    learner.learn(StreamSource("v", [frames]))
+    Streamer(model, learner).learn(StreamSource("v", [frames]))
     assert learner.steps == 0
     assert max(sizes) <= cfg.model.buffer_size * cfg.model.max_layers + cfg.learn.encode_batch
     stashes = [sum(len(g) for g in m._grads) for m in model.modules() if isinstance(m, Deferred)]

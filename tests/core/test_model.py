@@ -26,9 +26,9 @@ def _trained(seed: int, videos: int) -> StreamerModel:
     cfg = load_config("tiny")
     torch.manual_seed(seed)
     model = StreamerModel(cfg.model)
-    learner = Learner(model, cfg.learn)
+    streamer = Streamer(model, Learner(model, cfg.learn))
     for v in range(videos):
-        learner.learn(StreamSource(f"v{v}", [random_frames(v, 90)]))
+        streamer.learn(StreamSource(f"v{v}", [random_frames(v, 90)]))
     return model.eval()
 
 
@@ -72,8 +72,9 @@ def test_hierarchy_invariants_on_random_streams(seed):
 def test_learning_hierarchy_obeys_the_same_invariants():
     cfg = load_config("tiny")
     torch.manual_seed(0)
-    learner = Learner(StreamerModel(cfg.model), cfg.learn)
-    h = learner.learn(StreamSource("v", [random_frames(3, 50), random_frames(4, 30)]))
+    model = StreamerModel(cfg.model)
+    learner = Learner(model, cfg.learn)
+    h = Streamer(model, learner).learn(StreamSource("v", [random_frames(3, 50), random_frames(4, 30)]))
     check_invariants(h, 40.0)
     assert learner.steps > 0
 
@@ -148,7 +149,7 @@ def test_feature_streams_use_linear_codecs():
     model = StreamerModel(cfg.model)
     assert isinstance(model.encoder, torch.nn.Linear)
     stream = np.random.default_rng(0).normal(size=(80, 6)).astype(np.float32)
-    h = Learner(model, cfg.learn).learn(StreamSource("f", [stream]))
+    h = Streamer(model, Learner(model, cfg.learn)).learn(StreamSource("f", [stream]))
     check_invariants(h, 40.0)
     with pytest.raises(InputError, match=r"\[N, 6\]"):
         segment(model.eval(), [StreamSource("f", [np.zeros((3, 5), np.float32)])])

@@ -23,9 +23,9 @@ def test_level0_beats_uniform_cuts_on_planted_fine_changes():
                                          "model.modifier=0.7"])
     torch.manual_seed(0)
     model = StreamerModel(cfg.model)
-    learner = Learner(model, cfg.learn)
+    streamer = Streamer(model, Learner(model, cfg.learn))
     for seed in range(500, 512):
-        learner.learn(StreamSource(f"learn{seed}", [planted_features(seed).samples]))
+        streamer.learn(StreamSource(f"learn{seed}", [planted_features(seed).samples]))
     model.eval()
     ours, uniform = [], []
     for seed in range(1000, 1006):

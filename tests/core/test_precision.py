@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from streamer_core import (
     CheckpointError,
     Learner,
+    Streamer,
     StreamerModel,
     StreamSource,
     load_config,
@@ -53,7 +54,7 @@ def first_step_gradients(model: StreamerModel, fast: bool = True) -> list[torch.
             grads.setdefault(k, [p.grad.clone() for p in params])
             return original()
         optimizer.step = recorded
-    learner.learn(StreamSource("v", [FRAMES[:20]]))
+    Streamer(model, learner).learn(StreamSource("v", [FRAMES[:20]]))
     return grads[0] + grads[1]
 
 
@@ -81,7 +82,7 @@ def test_low_precision_copies_follow_optimiser_steps_and_loads():
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         before = low.encoder(x)
-    Learner(low, load_config("tiny").learn).learn(StreamSource("v", [FRAMES]))  # steps move the weights
+    Streamer(low, Learner(low, load_config("tiny").learn)).learn(StreamSource("v", [FRAMES]))  # steps move the weights
     fresh = StreamerModel(low.cfg)
     fresh.load_state_dict(low.state_dict())
     with torch.no_grad():

@@ -48,7 +48,7 @@ def learned(overrides: list[str], stream: np.ndarray) -> StreamerModel:
                                                  f"model.feature_dim={stream.shape[1]}", *overrides])
     torch.manual_seed(0)
     model = StreamerModel(cfg.model)
-    Learner(model, cfg.learn).learn(StreamSource("train", [stream]))
+    Streamer(model, Learner(model, cfg.learn)).learn(StreamSource("train", [stream]))
     return model.eval()
 
 

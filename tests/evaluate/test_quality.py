@@ -89,9 +89,9 @@ def held_out(tmp_path_factory) -> HeldOut:
     videos = decode_folder(folder, DecodeSettings.for_model(cfg.model, chunk_frames=cfg.data.chunk_frames))
     torch.manual_seed(cfg.learn.seed)
     model = StreamerModel(cfg.model)
-    learner = Learner(model, cfg.learn)
+    streamer = Streamer(model, Learner(model, cfg.learn))
     for v in videos:
-        learner.learn(StreamSource(v.video_id, [v.samples], v.duration_s))
+        streamer.learn(StreamSource(v.video_id, [v.samples], v.duration_s))
     online = StreamerModel(dataclasses.replace(cfg.model, refine=0.0))
     online.load_state_dict(model.state_dict())
     truth = read_truth(str(folder / "truth.csv")).videos

@@ -11,7 +11,7 @@ from pipelines.data import storage
 from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.sample.corpus import CorpusOptions, write_corpus
-from streamer_core import Learner, StreamerModel, StreamSource, load_config
+from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD_FILES = {"broken/corrupt.mp4": MP4_GARBAGE, "broken/empty.mp4": b""}
@@ -30,10 +30,9 @@ def train_tiny(corpus: str, dest: str, settings=None, overrides=("model.init_lay
     cfg = load_config("tiny", overrides=list(overrides))
     torch.manual_seed(0)
     model = StreamerModel(cfg.model)
-    learner = Learner(model, cfg.learn)
     row = next(r for r in list_corpus(corpus, settings) if "broken" not in r.video_id)
     chunks = [c["samples"] for c in iter_chunks(row, DecodeSettings.for_model(cfg.model), settings)]
-    learner.learn(StreamSource(row.video_id, chunks))
+    Streamer(model, Learner(model, cfg.learn)).learn(StreamSource(row.video_id, chunks))
     data = model.to_bytes()
     if storage.is_s3(dest):
         bucket, key = storage.split_s3(dest)
