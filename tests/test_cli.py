@@ -18,6 +18,7 @@ from pipelines.evaluate import cli as evaluate_cli
 from pipelines.results import cli as results_cli
 from pipelines.results import tables
 from pipelines.segment import cli as segment_cli
+from pipelines.segment import file_cli
 from pipelines.train import cli as train_cli
 from streamer_core import StreamerModel, load_config
 
@@ -79,9 +80,16 @@ CASES = {  # job -> (arguments with {file} placeholders, what the one error line
                            r"header .* is neither"),
     "demo bad value": ("demo", ["--set", "train.workers=0"], r"train\.workers: value 0 is out of range"),
     "demo missing input": ("demo", ["--config", "{dir}/none.yaml"], r"No such file or directory: .*none\.yaml"),
+    "segment_file missing checkpoint": ("segment_file", ["--checkpoint", "{dir}/none.pt", "{truth}"],
+                                        r"checkpoint not found: .*none\.pt"),
+    "export missing input": ("export", ["--output", "{dir}/nowhere", "--all", "--format", "csv", "--dest", "{dir}/x"],
+                             r"no results under"),
+    "report missing input": ("report", ["--output", "{dir}/nowhere", "--all", "--dest", "{dir}/x"],
+                             r"no results under"),
 }
 MAINS = {"train": train_cli.main, "segment": segment_cli.main, "query": results_cli.query_main,
-         "plot": results_cli.plot_main, "evaluate": evaluate_cli.main, "demo": demo.main}
+         "plot": results_cli.plot_main, "evaluate": evaluate_cli.main, "demo": demo.main,
+         "segment_file": file_cli.main, "export": results_cli.export_main, "report": results_cli.report_main}
 MORE_CASES = {  # the same, in this process
     "train bad type": ("train", ["--workers", "two"], r"--workers: invalid int value"),
     "segment missing checkpoint": ("segment", ["--checkpoint", "{dir}/none.pt", "--input", "{dir}", "--output",
@@ -89,6 +97,14 @@ MORE_CASES = {  # the same, in this process
     "plot unknown video": ("plot", ["--output", "{results}", "--video", "b.mp4"], r"no events for video 'b\.mp4'"),
     "evaluate missing truth": ("evaluate", ["--truth", "{dir}/none.csv", "--results", "{results}", *EVAL],
                                r"cannot read truth"),
+    "segment_file needs --out": ("segment_file", ["--checkpoint", "{model}", "{truth}", "--format", "vtt"],
+                                 r"--format vtt writes files: give --out"),
+    "export unknown video": ("export", ["--output", "{results}", "--video", "b.mp4", "--format", "json", "--dest",
+                                        "{dir}/x"], r"^error: b\.mp4: no result for video 'b\.mp4'"),
+    "export media gone": ("export", ["--output", "{results}", "--video", "a.mp4", "--format", "vtt", "--dest",
+                                     "{dir}/x"], r"^error: a\.mp4: cannot read media a\.mp4"),
+    "report media without one video": ("report", ["--output", "{results}", "--all", "--media", "a.mp4", "--dest",
+                                                  "{dir}/x"], r"--media goes with exactly one --video"),
     "evaluate no matching video": ("evaluate", ["--truth", "{other}", "--results", "{results}", *EVAL],
                                    r"no video of the truth is in the results"),
 }
@@ -117,7 +133,8 @@ def test_usage_errors_are_one_line_too(main, capsys):
 
 
 @pytest.mark.parametrize("parser", [train_cli.parser, segment_cli.parser, results_cli.query_parser,
-                                    results_cli.plot_parser, evaluate_cli.parser, demo.parser])
+                                    results_cli.plot_parser, evaluate_cli.parser, demo.parser, file_cli.parser,
+                                    results_cli.export_parser, results_cli.report_parser])
 def test_every_option_has_help_and_shows_its_default(parser):
     p = parser()
     assert all(action.help for action in p._actions), [a.dest for a in p._actions if not a.help]

@@ -1,12 +1,20 @@
-"""The segment job's tables from the command line: DuckDB queries (`query_main`) and timeline
-PNGs (`plot_main`); both read an --output root (local folder or s3:// prefix) through its commits."""
+"""The segment job's tables from the command line: DuckDB queries (`query_main`), timeline PNGs
+(`plot_main`), exports (`export_main`) and HTML pages (`report_main`); all read an --output root
+(local folder or s3:// prefix) through its commits."""
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from pipelines import cli
+
+if TYPE_CHECKING:
+    from pipelines.results.query import StoredVideo
 
 QUERY_DOC = """Query the segment job's tables with DuckDB (local folder or s3:// prefix).
 
@@ -22,6 +30,29 @@ PLOT_DOC = """Draw the event timeline of one video from the segment job's tables
 
     streamer-plot --output s3://results/streamer --video part0/video_000.mp4 [--model-version V] \\
         [--out timeline.png]
+"""
+
+
+EXPORT_DOC = """Export videos' event hierarchies from the segment job's tables, for players and editors.
+
+    streamer-export --output s3://results/streamer --video part0/video_000.mp4 --format vtt --dest chapters/
+    streamer-export --output s3://results/streamer --all --format otio --dest timelines/
+
+Formats: json (the hierarchy), csv and vtt (one file per level: rows, WebVTT chapters), otio
+(OpenTimelineIO, one track per level); vtt and otio read the media's frame times, so the cuts
+fall on frames. A video that cannot be exported is one `error:` line; the others are still
+written, and the status is 2. The last stdout line is a JSON summary.
+"""
+
+REPORT_DOC = """Write static HTML pages to watch videos' event hierarchies (no server; open them in a browser).
+
+    streamer-report --output s3://results/streamer --video part0/video_000.mp4 [--media URI] --dest report/
+    streamer-report --output s3://results/streamer --all --dest report/
+
+A page per video (the video, a lane per level with each event's thumbnail; click an event to see
+it) and index.html over every video of the results (durations, events, failures with reasons).
+A video that cannot be drawn is one `error:` line; the others are still written, and the status
+is 2. The last stdout line is a JSON summary.
 """
 
 
@@ -102,3 +133,77 @@ def plot_main(argv: list[str] | None = None) -> int:
     path = plots.draw_video(query.connect(a.output), a.video, a.out or plots.file_name(a.video), a.model_version)
     print(path)
     return 0
+
+
+def _videos_parser(doc: str) -> cli.Parser:
+    """--output, --video/--all, --model-version, --dest: what export and report share."""
+    p = cli.parser(doc)
+    p.add_argument("--output", required=True, help="the segment job's --output")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--video", action="append", metavar="ID", help="video_id, as in the tables; repeatable")
+    which.add_argument("--all", action="store_true", help="every video segmented without error")
+    p.add_argument("--model-version", help="default: the latest model that segmented each video")
+    p.add_argument("--dest", required=True, help="folder to write into")
+    return p
+
+
+def for_each_video(con, a: argparse.Namespace, write: Callable[[StoredVideo], list[str]]) -> dict:
+    """Runs `write` on each chosen video; a user error costs that video only (one `error:` line)."""
+    from pipelines.results import query
+
+    ids = a.video or query.run(con, "SELECT DISTINCT video_id FROM videos WHERE status = 'ok' ORDER BY 1"
+                               ).column(0).to_pylist()
+    written, failed = [], {}
+    for video_id in ids:
+        try:
+            paths = write(query.stored_video(con, video_id, a.model_version))
+        except cli.USER_ERRORS as exc:
+            failed[video_id] = cli.one_line(exc)
+            print(f"error: {video_id}: {failed[video_id]}", file=sys.stderr, flush=True)
+            continue
+        for path in paths:
+            print(path)
+        written += paths
+    return {"written": written, "failed": failed}
+
+
+def export_parser() -> cli.Parser:
+    from pipelines.results.export import FORMATS
+
+    p = _videos_parser(EXPORT_DOC)
+    p.add_argument("--format", required=True, choices=FORMATS, help="what to write (see above)")
+    return p
+
+
+@cli.command
+def export_main(argv: list[str] | None = None) -> int:
+    from pipelines.results import export, query
+
+    a = cli.parse(export_parser(), argv)
+    con = query.connect(a.output)
+    summary = for_each_video(con, a, lambda v: [str(p) for p in export.write(v.hierarchy, v.uri, a.format, a.dest)])
+    print(json.dumps(summary))
+    return 2 if summary["failed"] else 0
+
+
+def report_parser() -> cli.Parser:
+    p = _videos_parser(REPORT_DOC)
+    p.add_argument("--media", metavar="URI", help="what the page plays (with one --video; default: the "
+                   "file the video was segmented from, copied beside the page when in S3)")
+    return p
+
+
+@cli.command
+def report_main(argv: list[str] | None = None) -> int:
+    from pipelines.results import query, report
+
+    p = report_parser()
+    a = cli.parse(p, argv)
+    if a.media and len(a.video or []) != 1:
+        p.error("--media goes with exactly one --video")
+    con = query.connect(a.output)
+    summary = for_each_video(con, a, lambda v: [str(report.write_page(v.hierarchy, v.uri, a.dest, a.media))])
+    summary["index"] = str(report.write_index(con, a.dest, f"STREAMER results: {a.output}"))
+    print(summary["index"])
+    print(json.dumps(summary))
+    return 2 if summary["failed"] else 0

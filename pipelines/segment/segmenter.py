@@ -25,9 +25,11 @@ from pipelines.data.corpus import ManifestRow
 from pipelines.data.decode import DecodeSettings
 from pipelines.data.feed import VideoFeed
 from pipelines.data.storage import S3Settings
+from pipelines.results.levels import to_hierarchy
 from pipelines.results.tables import EVENTS_SCHEMA, VIDEOS_SCHEMA
 from streamer_core import (
     CheckpointError,
+    Hierarchy,
     Streamer,
     StreamerModel,
     StreamSource,
@@ -62,6 +64,10 @@ class VideoResult:
     scores: list[list[float]] = field(default_factory=list)  # Hierarchy.scores
     changes: list[float] = field(default_factory=list)  # Hierarchy.changes
     events: list[dict] = field(default_factory=list)
+
+    def hierarchy(self) -> Hierarchy:
+        """The events as the model's Hierarchy (the rows are what the tables store)."""
+        return to_hierarchy(self.video_id, self.duration_s, self.events, self.scores, self.changes)
 
 
 def load_model(checkpoint: str, settings: S3Settings | None = None, expect_sha256: str | None = None) -> LoadedModel:

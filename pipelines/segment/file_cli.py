@@ -1,0 +1,63 @@
+"""Segment one or a few video files with a trained model: no Ray, no store (`InferenceModel`).
+
+    streamer-segment-file --checkpoint model.pt cooking.mp4 [s3://footage/b.mp4 ...] \
+        [--format json|csv|vtt|otio] [--out DIR] [--device cpu|cuda] [--precision bfloat16]
+
+The files advance together through one model. With no --out, each file's hierarchy is one JSON
+line on stdout; with --out, the format's files are written there (see streamer-export). A file
+that cannot be segmented is one `error:` line naming it; the others are still done, and the
+status is 2. The last stdout line is a JSON summary.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from pipelines import cli
+
+
+def parser() -> cli.Parser:
+    from pipelines.results.export import FORMATS
+    from pipelines.segment.inference import PRECISIONS
+
+    p = cli.parser(__doc__)
+    p.add_argument("--checkpoint", required=True, help="model.pt (s3:// or local), from jobs/train.py")
+    p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files (local or s3://)")
+    p.add_argument("--format", default="json", choices=FORMATS, help="what to write")
+    p.add_argument("--out", metavar="DIR", help="folder for the files (default: JSON lines on stdout)")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
+    p.add_argument("--precision", choices=PRECISIONS, help="arithmetic (default: the checkpoint's)")
+    return p
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
+    a = cli.parse(p, argv)
+    if a.format != "json" and not a.out:
+        p.error(f"--format {a.format} writes files: give --out")
+    from pipelines.results import export
+    from pipelines.segment.inference import InferenceModel
+
+    model = InferenceModel(a.checkpoint, device=a.device, precision=a.precision)
+    written, failed = [], {}
+    for result in model.results(a.videos):
+        if result.status != "ok":
+            failed[result.video_id] = result.error
+            print(f"error: {result.error}", file=sys.stderr, flush=True)
+            continue
+        hierarchy = result.hierarchy()
+        if not a.out:
+            print(export.to_json(hierarchy, result.uri), flush=True)
+            continue
+        try:
+            paths = [str(path) for path in export.write(hierarchy, result.uri, a.format, a.out)]
+        except cli.USER_ERRORS as exc:  # the media went away after segmenting
+            failed[result.video_id] = cli.one_line(exc)
+            print(f"error: {failed[result.video_id]}", file=sys.stderr, flush=True)
+            continue
+        print("\n".join(paths), flush=True)
+        written += paths
+    print(json.dumps({"model_version": model.version, "videos_ok": len(a.videos) - len(failed),
+                      "videos_failed": len(failed), "written": written, "failed": failed}))
+    return 2 if failed else 0
