@@ -1,16 +1,17 @@
 """The built-in default, end to end, on one machine: what README command 1 runs.
 
-    streamer-demo [--videos 6] [--preset tiny] [--set section.key=value ...] [--keep-running] [-v]
+    streamer-demo [--videos 6] [--preset tiny-default] [--set section.key=value ...] [--keep-running] [-v]
 
 Stages of `run_demo`:
 1. start a local Ray (at least 4 logical CPUs) and the local SeaweedFS store with the sample
    corpus (`pipelines.sample.store`: generated and uploaded unless the store already holds it);
-2. train the `tiny` preset on it (`pipelines.train.job`);
+2. train the `tiny-default` preset on it (`pipelines.train.job`; the recommended one, tiny);
 3. segment the corpus with the trained model (`pipelines.segment.job`) into the store's results;
-4. summarise the tables with DuckDB, draw every video's timeline next to the MLflow store;
+4. summarise the tables with DuckDB, draw every video's timeline next to the MLflow store, and
+   write the report pages (`pipelines.results.report`: a page per video, the index last printed);
 5. stop what stages 1 started (Ray, and the store by its PID), keeping their data on disk.
 
-State (the store's data, MLflow, plots) goes to $STREAMER_STATE_DIR, default ./.state. A bad
+State (the store's data, MLflow, plots, pages) goes to $STREAMER_STATE_DIR, default ./.state. A bad
 config is an `error:` line before anything starts. Ray's progress bars are off unless -v. The
 last stdout line is a JSON summary.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from pipelines import cli
 from pipelines.results import plots, query
+from pipelines.results.report import write_index, write_page
 from pipelines.runtime.cluster import init_ray
 from pipelines.runtime.local_s3 import load_state, stop_server
 from pipelines.runtime.tracking import state_dir, tracking_uri
@@ -32,11 +34,13 @@ from pipelines.segment.job import SegmentOptions, SegmentSummary, segment
 from pipelines.train.job import TrainOptions, TrainSummary, train
 from streamer_core import Config, load_config
 
+PRESET = "tiny-default"
+
 
 @dataclass(frozen=True)
 class DemoOptions:
     corpus: CorpusOptions = CorpusOptions()  # used when the store has no sample corpus yet
-    config: Config = field(default_factory=lambda: load_config("tiny"))  # its data.input is the store's
+    config: Config = field(default_factory=lambda: load_config(PRESET))  # its data.input is the store's
     tracking_uri: str | None = None  # default: the sqlite store in the state folder
     keep_running: bool = False  # leave the store running (for queries after the demo)
 
@@ -47,6 +51,7 @@ class DemoReport:
     segment: SegmentSummary
     summary: str  # DuckDB's summary of the tables, as printed
     timelines: list[str]
+    pages: list[str]  # the report: a page per video, then the index
     tracking_uri: str
     results: str
 
@@ -70,7 +75,18 @@ def _pipeline(options: DemoOptions, store, uri: str) -> DemoReport:
     videos = query.run(con, "SELECT video_id FROM videos WHERE status = 'ok' AND model_version = $v ORDER BY 1",
                        {"v": segmented.model_version}).column(0).to_pylist()
     drawn = [str(plots.draw_video(con, v, folder / plots.file_name(v), segmented.model_version)) for v in videos]
-    return DemoReport(trained, segmented, _summarise(con, segmented), drawn, uri, store.results)
+    return DemoReport(trained, segmented, _summarise(con, segmented), drawn, _report(con, videos, store), uri,
+                      store.results)
+
+
+def _report(con, videos: list[str], store) -> list[str]:
+    """A report page per video (its media copied beside it from the store), then the index."""
+    folder = state_dir() / "demo" / "report"
+    pages = []
+    for video_id in videos:
+        stored = query.stored_video(con, video_id)
+        pages.append(str(write_page(stored.hierarchy, stored.uri, folder, s3=store.settings)))
+    return pages + [str(write_index(con, folder, "STREAMER demo"))]
 
 
 def run_demo(options: DemoOptions = DemoOptions()) -> DemoReport:
@@ -104,18 +120,20 @@ def describe(report: DemoReport) -> str:
              "query the results (the store keeps its data in .state/s3):",
              "  python -m pipelines.runtime.local_s3 start --state-dir .state/s3",
              '  eval "$(python -m pipelines.runtime.local_s3 env --state-dir .state/s3)"',
-             f"  python jobs/query.py --output {report.results} --example summary"]
+             f"  python jobs/query.py --output {report.results} --example summary",
+             f"watch the events (open in a browser): {report.pages[-1]}"]
     return "\n".join(lines)
 
 
 def report_json(report: DemoReport) -> dict:
     return {"train": dataclasses.asdict(report.train), "segment": dataclasses.asdict(report.segment),
-            "timelines": report.timelines, "tracking_uri": report.tracking_uri, "results": report.results}
+            "timelines": report.timelines, "report": report.pages[-1], "tracking_uri": report.tracking_uri,
+            "results": report.results}
 
 
 def parser() -> cli.Parser:
     corpus = CorpusOptions()
-    p = cli.parser(__doc__, cli.config_options(), cli.tracking_options())
+    p = cli.parser(__doc__, cli.config_options(preset=PRESET), cli.tracking_options())
     p.add_argument("--videos", type=int, default=corpus.videos, help="sample videos to generate")
     p.add_argument("--min-duration", type=float, default=corpus.min_duration_s, help="shortest sample video, s")
     p.add_argument("--max-duration", type=float, default=corpus.max_duration_s, help="longest sample video, s")

@@ -139,7 +139,8 @@ def test_every_option_has_help_and_shows_its_default(parser):
     p = parser()
     assert all(action.help for action in p._actions), [a.dest for a in p._actions if not a.help]
     if any(a.dest == "preset" for a in p._actions):
-        assert re.search(r"--preset .*\(default: [\w-]+\)", " ".join(p.format_help().split()))
+        text = re.sub(r"-\s+", "-", " ".join(p.format_help().split()))  # argparse wraps after hyphens
+        assert re.search(r"--preset .*\(default: [\w-]+\)", text)
         assert "--tracking-uri" in p.format_help()
 
 
@@ -170,3 +171,7 @@ def test_ray_progress_bars_are_off_unless_verbose():
 
     assert cli.parse(demo.parser(), ["-v"]).verbose and DataContext.get_current().enable_progress_bars
     assert not cli.parse(demo.parser(), []).verbose and not DataContext.get_current().enable_progress_bars
+
+
+def test_training_and_the_demo_default_to_the_recommended_tiny_preset():
+    assert train_cli.parser().parse_args([]).preset == demo.parser().parse_args([]).preset == "tiny-default"

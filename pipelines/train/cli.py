@@ -1,10 +1,11 @@
 """Train STREAMER over a corpus with Ray Train workers (the stages: pipelines.train.job).
 
-    streamer-train [--input s3://bucket/prefix | DIR] [--preset tiny|default|paper] [--config FILE]
+    streamer-train [--input s3://bucket/prefix | DIR] [--preset tiny-default|tiny|default|paper] [--config FILE]
         [--set section.key=value ...] [--workers N] [--checkpoint-dir URI] [--max-videos N]
         [--tracking-uri URI] [--resume [RUN]]
     ray job submit --address http://HEAD:8265 --working-dir . -- python jobs/train.py ...
 
+The preset is the recommended one at the tiny size unless given (`paper` is the published one).
 With no --input (and no data.input): the preset on the sample corpus in the local SeaweedFS
 store (started, and the corpus generated and uploaded, if needed), checkpoints in the same store.
 Joins the cluster in RAY_ADDRESS (`ray job submit` sets it), else starts a local one. A bad
@@ -20,7 +21,7 @@ from pipelines import cli
 
 
 def parser() -> cli.Parser:
-    p = cli.parser(__doc__, cli.config_options(), cli.tracking_options())
+    p = cli.parser(__doc__, cli.config_options(preset="tiny-default"), cli.tracking_options())
     p.add_argument("--input", help="corpus: s3://bucket/prefix or a folder (data.input; default: the sample corpus)")
     p.add_argument("--workers", type=int, help="training workers (train.workers)")
     p.add_argument("--checkpoint-dir", help="s3:// prefix or folder for checkpoints and model.pt "

@@ -28,6 +28,10 @@ def test_demo_runs_end_to_end_and_stops_what_it_started(tmp_path):
     assert report["segment"]["model_version"].startswith(report["train"]["run_name"])
     assert "-- videos" in out and "mlflow ui --backend-store-uri sqlite:///" in out
     assert len(report["timelines"]) == 2 and all(os.path.getsize(p) > 0 for p in report["timelines"])
+    index = report["report"]  # the report pages, their index printed last for people
+    assert f"watch the events (open in a browser): {index}" in out and index.endswith("index.html")
+    pages = [p for p in os.listdir(os.path.dirname(index)) if p.endswith(".mp4.html")]
+    assert len(pages) == 2 and all(f'href="{p}"' in open(index).read() for p in pages)
     client = mlflow.MlflowClient(report["tracking_uri"])
     for experiment in ("streamer-train", "streamer-segment"):
         runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id])
