@@ -74,7 +74,8 @@ def _pipeline(options: DemoOptions, store, uri: str) -> DemoReport:
     folder = state_dir() / "demo" / "timelines"
     videos = query.run(con, "SELECT video_id FROM videos WHERE status = 'ok' AND model_version = $v ORDER BY 1",
                        {"v": segmented.model_version}).column(0).to_pylist()
-    drawn = [str(plots.draw_video(con, v, folder / plots.file_name(v), segmented.model_version)) for v in videos]
+    drawn = [str(plots.draw_video(con, v, folder / plots.file_name(v), segmented.model_version, store.settings))
+             for v in videos]
     return DemoReport(trained, segmented, _summarise(con, segmented), drawn, _report(con, videos, store), uri,
                       store.results)
 

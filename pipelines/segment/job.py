@@ -158,7 +158,7 @@ def _log_run(options: SegmentOptions, summary: SegmentSummary, ok_videos: list[s
     con = query.connect(options.output, settings)
     with tempfile.TemporaryDirectory(prefix="timelines-") as folder:
         for video_id in sorted(ok_videos)[:options.plots]:
-            plots.draw_video(con, video_id, f"{folder}/{plots.file_name(video_id)}", summary.model_version)
+            plots.draw_video(con, video_id, f"{folder}/{plots.file_name(video_id)}", summary.model_version, settings)
         mlflow.log_artifacts(folder, "timelines")
 
 
