@@ -95,14 +95,14 @@ def connect(output: str, settings: S3Settings | None = None) -> duckdb.DuckDBPyC
     """An in-memory DuckDB with the tables and views of `output` (read once, at connect time).
     A `UserError` when `output` holds no committed results: a mistyped path must not read as
     "no events"."""
-    commits = tables.committed_ids(output, settings)
-    if not commits:
+    seen = tables.snapshot(output, settings)
+    if seen.is_empty:
         raise UserError(f"no results under {output} (no {tables.COMMITS_DIR}/ commit markers; "
                         "give the segment job's --output)")
     con = duckdb.connect()
     for name in tables.SCHEMAS:
         table = f"{name}_all" if name in ("events", "videos") else name
-        con.register(table, tables.dataset(output, name, settings, commits))
+        con.register(table, tables.dataset(output, name, settings, seen))
     con.execute(VIEWS)
     return con
 

@@ -19,6 +19,10 @@ all, and a re-run after a crash sees exactly the batches that finished.
 Commit ids (`<ns since the epoch, 20 digits>-<random>`) sort by time. Where the same video and
 model version was committed more than once (`--all`, a retried Ray task), readers keep the
 latest commit (the `videos` and `events` views of `pipelines.results.query`).
+
+`pipelines.results.compact` rewrites many commits into few large files that keep each row's
+commit id; readers resolve what to open from both kinds of marker (`snapshot`,
+`pipelines.results.compactions`).
 """
 from __future__ import annotations
 
@@ -38,10 +42,12 @@ import pyarrow.parquet as pq
 
 from pipelines.data import storage
 from pipelines.data.storage import S3Settings
+from pipelines.results import compactions
+from pipelines.results.compactions import Snapshot
 
 COMMITS_DIR = "_commits"
 DATA_FILE = "data.parquet"
-COMMIT_COLUMN = "commit"  # added by readers from the folder name (hive style)
+COMMIT_COLUMN = "commit"  # from the folder name (hive style), or a column of compacted files
 
 EVENTS_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("video_id", pa.string()), ("level", pa.int32()),
@@ -110,7 +116,7 @@ def new_commit_id() -> str:
     return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
 
 
-def _put_atomic(fs: pafs.FileSystem, path: str, data: bytes) -> None:
+def put_atomic(fs: pafs.FileSystem, path: str, data: bytes) -> None:
     """One object appears complete or not at all: one PUT on S3, a rename on a local disk."""
     if isinstance(fs, pafs.LocalFileSystem):
         tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
@@ -143,7 +149,7 @@ def write_commit(output: str, tables: Mapping[str, pa.Table], info: Mapping | No
     if local:
         fs.create_dir(f"{root}/{COMMITS_DIR}", recursive=True)
     marker = {"commit": commit_id, "rows": written, **(info or {})}
-    _put_atomic(fs, f"{root}/{COMMITS_DIR}/{commit_id}.json", json.dumps(marker, default=str).encode())
+    put_atomic(fs, f"{root}/{COMMITS_DIR}/{commit_id}.json", json.dumps(marker, default=str).encode())
     return commit_id
 
 
@@ -178,21 +184,34 @@ def _data_files(fs: pafs.FileSystem, root: str, name: str) -> list[tuple[str, st
     return sorted(found)
 
 
+def snapshot(output: str, settings: S3Settings | None = None) -> Snapshot:
+    """What readers open now: the committed ids not yet rewritten, and the valid compactions."""
+    fs, root = storage.filesystem(output, settings)
+    return compactions.resolve(committed_ids(output, settings), compactions.read_markers(fs, root))
+
+
 def dataset(output: str, name: str, settings: S3Settings | None = None,
-            commits: set[str] | None = None) -> ds.Dataset:
-    """A table's committed files as one pyarrow dataset, with a `commit` column (lazy: DuckDB and
-    pyarrow scan only the columns and rows a query needs)."""
+            seen: Snapshot | None = None) -> ds.Dataset:
+    """A table's committed rows as one pyarrow dataset, with a `commit` column (lazy: DuckDB and
+    pyarrow scan only the columns and rows a query needs). Pass one `seen` snapshot to read
+    several tables as of the same moment."""
     if name not in SCHEMAS:
         raise ValueError(f"unknown table {name!r}; known: {', '.join(SCHEMAS)}")
     fs, root = storage.filesystem(output, settings)
-    commits = committed_ids(output, settings) if commits is None else commits
-    paths = [path for commit, path in _data_files(fs, root, name) if commit in commits]
+    seen = snapshot(output, settings) if seen is None else seen
     schema = SCHEMAS[name].append(pa.field(COMMIT_COLUMN, pa.string()))
-    if not paths:
+    parts = []
+    paths = [path for commit, path in _data_files(fs, root, name) if commit in seen.commits]
+    if paths:  # the commit id is the folder name
+        partitioning = ds.partitioning(pa.schema([(COMMIT_COLUMN, pa.string())]), flavor="hive")
+        parts.append(ds.dataset(paths, schema=schema, filesystem=fs, format="parquet",
+                                partitioning=partitioning, partition_base_dir=f"{root}/{name}"))
+    compacted = [f"{root}/{path}" for marker in seen.compactions for path in marker.files.get(name, ())]
+    if compacted:  # the commit id is a column of the file
+        parts.append(ds.dataset(compacted, schema=schema, filesystem=fs, format="parquet"))
+    if not parts:
         return ds.dataset(schema.empty_table())
-    partitioning = ds.partitioning(pa.schema([(COMMIT_COLUMN, pa.string())]), flavor="hive")
-    return ds.dataset(paths, schema=schema, filesystem=fs, format="parquet",
-                      partitioning=partitioning, partition_base_dir=f"{root}/{name}")
+    return parts[0] if len(parts) == 1 else ds.dataset(parts)
 
 
 def read_table(output: str, name: str, settings: S3Settings | None = None, columns=None,
