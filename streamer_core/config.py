@@ -52,7 +52,8 @@ class ModelConfig:
     evolve_every: int = 50_000
     snippet_size: float = 0.5  # seconds between samples
     precision: str = "float32"  # "bfloat16": linear maps and convolutions in bfloat16 over float32
-    #                             weights, gradients and optimiser state (mixed precision; not in the paper)
+    #                             weights, gradients and optimiser state (mixed precision; not in the paper);
+    #                             "auto": bfloat16 where the device does it natively (streamer_core.precision)
 
 
 @dataclass
@@ -118,9 +119,10 @@ IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event":
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
-    # the recommended one: the published networks, the improved demarcation, and a new level every
-    # 100 top-level inputs (paper: 50,000) so that minutes of footage already grow the full hierarchy
-    "default": {"model": {**IMPROVED_DEMARCATION, "evolve_every": 100}},
+    # the recommended one: the published networks, the improved demarcation, a new level every
+    # 100 top-level inputs (paper: 50,000) so that minutes of footage already grow the full hierarchy,
+    # and bfloat16 products where the hardware does them natively (1.5x training, 2.9x inference here)
+    "default": {"model": {**IMPROVED_DEMARCATION, "evolve_every": 100, "precision": "auto"}},
     "tiny": {
         "model": {"image_size": 32, "embed_dim": 32, "encoder_channels": [4, 8, 16],
                   "temporal_heads": 2, "predictor_heads": 2, "buffer_size": 8,
@@ -129,7 +131,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "data": {"chunk_frames": 32},
     },
 }
-# the tiny networks with the paper's working set and window and the improved demarcation
+# the tiny networks with the paper's working set and window and the improved demarcation; float32,
+# since products this small gain nothing from bfloat16 (it costs them the conversions: measured
+# 65-95 frames/s of learning in bfloat16 against 119-131 in float32 on an AVX512-BF16 CPU)
 PRESETS["tiny-default"] = {**PRESETS["tiny"],
                            "model": {**PRESETS["tiny"]["model"], "buffer_size": 20, "window_size": 50,
                                      **IMPROVED_DEMARCATION}}
@@ -138,7 +142,7 @@ _CHOICES = {
     "model.input_kind": ("frames", "features"),
     "model.loss": ("cosine", "mse"),
     "model.demarcation": ("average", "fixed", "accum", "peaks"),
-    "model.precision": ("float32", "bfloat16"),
+    "model.precision": ("float32", "bfloat16", "auto"),
     "train.placement": ("PACK", "SPREAD"),
 }
 

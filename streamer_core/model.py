@@ -17,6 +17,7 @@ from streamer_core.networks import (
     TemporalEncoder,
     make_input_codec,
 )
+from streamer_core.precision import resolve
 
 CHECKPOINT_FORMAT = 1
 
@@ -34,7 +35,20 @@ class StreamerModel(nn.Module):
         self.predictors = nn.ModuleList(HierarchicalPredictor(cfg) for _ in range(cfg.max_layers))
         self.register_buffer("active_levels", torch.tensor(cfg.init_layers))
         self.register_buffer("top_inputs", torch.tensor(0))  # inputs to the top level since it was stacked
-        use_precision(self, cfg.precision)
+        self.precision = ""
+        self._settle_precision()
+
+    def _apply(self, fn, recurse=True):  # every .to(), .cuda(), .float() ... passes here
+        moved = super()._apply(fn, recurse)
+        moved._settle_precision()
+        return moved
+
+    def _settle_precision(self) -> None:
+        """The precision products run in on the model's device (model.precision, "auto" resolved)."""
+        precision = resolve(self.cfg.precision, self.device)
+        if precision != self.precision:
+            use_precision(self, precision)
+            self.precision = precision
 
     @property
     def device(self) -> torch.device:

@@ -12,8 +12,9 @@ from streamer_core import (
     StreamerModel,
     StreamSource,
     load_config,
+    precision,
 )
-from streamer_core.layers import settle_deferred
+from streamer_core.layers import LowPrecision, settle_deferred
 from streamer_core.loss import prediction_loss
 
 FRAMES = np.random.default_rng(5).integers(0, 256, (60, 32, 32, 3), dtype=np.uint8)
@@ -136,3 +137,26 @@ def test_cosine_is_torch_cosine_similarity():
     expected = F.cosine_similarity(a, b, dim=1, eps=1e-8).flatten(1).mean(1)
     torch.testing.assert_close(score, expected, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(loss, -expected, rtol=1e-12, atol=1e-12)
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    native = tmp_path / "native"
+    native.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16\n\nprocessor\t: 1\n")
+    plain = tmp_path / "plain"
+    plain.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2\n")
+    assert "avx512_bf16" in precision.cpu_flags(str(native))
+    assert not set(precision.NATIVE_CPU_FLAGS) & precision.cpu_flags(str(plain))
+    assert precision.cpu_flags(str(tmp_path / "missing")) == frozenset()  # unknown: float32, never assumed
+
+
+def test_auto_precision_follows_the_device():
+    expected = "bfloat16" if set(precision.NATIVE_CPU_FLAGS) & precision.cpu_flags() else "float32"
+    assert precision.resolve("auto", "cpu") == expected
+    assert precision.resolve("float32", "cpu") == "float32" and precision.resolve("bfloat16", "cpu") == "bfloat16"
+    model = StreamerModel(load_config("tiny", overrides=["model.precision=auto"]).model)
+    assert model.precision == expected
+    lows = {m.low_precision for m in model.modules() if isinstance(m, LowPrecision)}
+    assert lows == {torch.bfloat16 if expected == "bfloat16" else None}
+    assert model.to(torch.float64).precision == expected  # moving re-resolves on the (same) device
+    loaded = StreamerModel.from_checkpoint(model.to(torch.float32).to_bytes())
+    assert loaded.cfg.precision == "auto" and loaded.precision == expected  # resolved where it loads
