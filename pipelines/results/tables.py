@@ -153,14 +153,14 @@ def write_commit(output: str, tables: Mapping[str, pa.Table], info: Mapping | No
     return commit_id
 
 
-def _list(fs: pafs.FileSystem, folder: str) -> list[pafs.FileInfo]:
+def list_files(fs: pafs.FileSystem, folder: str) -> list[pafs.FileInfo]:
     selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
     return [info for info in fs.get_file_info(selector) if info.type == pafs.FileType.File]
 
 
 def committed_ids(output: str, settings: S3Settings | None = None) -> set[str]:
     fs, root = storage.filesystem(output, settings)
-    names = (os.path.basename(info.path) for info in _list(fs, f"{root}/{COMMITS_DIR}"))
+    names = (os.path.basename(info.path) for info in list_files(fs, f"{root}/{COMMITS_DIR}"))
     return {name[:-len(".json")] for name in names
             if name.endswith(".json") and _COMMIT_ID.match(name[:-len(".json")])}
 
@@ -173,10 +173,10 @@ def is_output(uri: str, settings: S3Settings | None = None) -> bool:
     return any(info.type == pafs.FileType.Directory for info in found)
 
 
-def _data_files(fs: pafs.FileSystem, root: str, name: str) -> list[tuple[str, str]]:
+def data_files(fs: pafs.FileSystem, root: str, name: str) -> list[tuple[str, str]]:
     """(commit id, path) of every data file of a table, committed or not."""
     found = []
-    for info in _list(fs, f"{root}/{name}"):
+    for info in list_files(fs, f"{root}/{name}"):
         folder, base = os.path.split(info.path)
         leaf = os.path.basename(folder)
         if base == DATA_FILE and leaf.startswith(f"{COMMIT_COLUMN}="):
@@ -201,7 +201,7 @@ def dataset(output: str, name: str, settings: S3Settings | None = None,
     seen = snapshot(output, settings) if seen is None else seen
     schema = SCHEMAS[name].append(pa.field(COMMIT_COLUMN, pa.string()))
     parts = []
-    paths = [path for commit, path in _data_files(fs, root, name) if commit in seen.commits]
+    paths = [path for commit, path in data_files(fs, root, name) if commit in seen.commits]
     if paths:  # the commit id is the folder name
         partitioning = ds.partitioning(pa.schema([(COMMIT_COLUMN, pa.string())]), flavor="hive")
         parts.append(ds.dataset(paths, schema=schema, filesystem=fs, format="parquet",
@@ -238,4 +238,4 @@ def orphans(output: str, settings: S3Settings | None = None) -> list[str]:
     still running also has some: delete only those older than any run that may still be going."""
     fs, root = storage.filesystem(output, settings)
     commits = committed_ids(output, settings)
-    return [path for name in SCHEMAS for commit, path in _data_files(fs, root, name) if commit not in commits]
+    return [path for name in SCHEMAS for commit, path in data_files(fs, root, name) if commit not in commits]
