@@ -132,25 +132,28 @@ def plan(output: str, settings: S3Settings | None = None, target_bytes: int = TA
     return Plan(tables.new_commit_id(), seen.commits, merged)
 
 
+def write_table(output: str, chosen: Plan, name: str, settings: S3Settings | None = None,
+                target_bytes: int = TARGET_BYTES) -> tuple[tuple[str, ...], int]:
+    """Step 3 for one table: its part files (paths relative to the output root) and rows."""
+    fs, root = storage.filesystem(output, settings)
+    source = tables.dataset(output, name, settings, chosen.source)
+    folder = compactions.folder(root, name, chosen.id)
+    if isinstance(fs, pafs.LocalFileSystem):
+        fs.create_dir(folder, recursive=True)
+    parts = _Parts(fs, folder, source.schema, target_bytes)
+    for batch in source.to_batches():
+        parts.add(batch)
+    return tuple(path[len(root) + 1:] for path in parts.close()), parts.rows
+
+
 def write(output: str, chosen: Plan, settings: S3Settings | None = None,
           target_bytes: int = TARGET_BYTES) -> Compaction:
     """Step 3: every table's files; the marker that would make them visible (not yet written)."""
     fs, root = storage.filesystem(output, settings)
-    files, rows = {}, {}
-    for name in tables.SCHEMAS:
-        source = tables.dataset(output, name, settings, chosen.source)
-        folder = compactions.folder(root, name, chosen.id)
-        if isinstance(fs, pafs.LocalFileSystem):
-            fs.create_dir(folder, recursive=True)
-        parts = _Parts(fs, folder, source.schema, target_bytes)
-        for batch in source.to_batches():
-            parts.add(batch)
-        paths = parts.close()
-        if paths:
-            files[name] = tuple(path[len(root) + 1:] for path in paths)
-            rows[name] = parts.rows
+    written = {name: write_table(output, chosen, name, settings, target_bytes) for name in tables.SCHEMAS}
+    files = {name: paths for name, (paths, _) in written.items() if paths}
     size = sum(info.size for info in fs.get_file_info([f"{root}/{p}" for ps in files.values() for p in ps]))
-    return Compaction(chosen.id, chosen.holds, files, rows, size)
+    return Compaction(chosen.id, chosen.holds, files, {name: written[name][1] for name in files}, size)
 
 
 def commit(output: str, marker: Compaction, settings: S3Settings | None = None, grace_s: float = GRACE_S) -> None:

@@ -8,9 +8,10 @@ Layout, beside the commits of `pipelines.results.tables`::
 
 A marker names its files and every id whose rows they hold: the commits it rewrote and, for a
 compaction that merged earlier small compactions, those compactions and everything they held.
-Readers take the markers in id order; a compaction is *void* when an earlier valid one already
-holds one of its ids (two compactions ran at once: the first by id wins, the other's files are
-never read), else it is valid and its ids are *claimed*: their files are no longer read. So a
+Readers take the markers in id order; a compaction is *void* when an earlier valid one that it did
+not merge already holds one of its ids (two compactions ran at once: the first by id wins, the
+other's files are never read), else it is valid and its ids are *claimed*: their files are no
+longer read. So a
 reader sees each row in exactly one place, the commit's files or one compaction's, whatever it
 lists. Ids carry the time they were made (`tables.new_commit_id`), which bounds how late a marker
 may appear (`pipelines.results.compact`: a compaction commits within its grace period or not at
@@ -76,7 +77,7 @@ def resolve(committed: Iterable[str], markers: Iterable[Compaction]) -> Snapshot
     claimed_by: dict[str, str] = {}
     valid, void = [], []
     for marker in sorted(markers, key=lambda m: m.id):
-        if marker.holds & claimed_by.keys():
+        if any(claimed_by.get(i, i) not in marker.holds for i in marker.holds):  # held by one it did not merge
             void.append(marker)
             continue
         valid.append(marker)
