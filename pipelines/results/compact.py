@@ -25,6 +25,7 @@ compaction runs are not in its plan and stay readable as they are.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -203,12 +204,26 @@ def clean(output: str, settings: S3Settings | None = None, grace_s: float = GRAC
     """Step 1; returns how many files it deleted."""
     fs, _ = storage.filesystem(output, settings)
     doomed = garbage(output, settings, grace_s, now)
-    for path in doomed:
+    delete(fs, doomed)
+    return len(doomed)
+
+
+def delete(fs: pafs.FileSystem, paths: list[str]) -> None:
+    """In the order given; a local folder left empty goes too (S3 has no folders to leave behind)."""
+    for path in paths:
         try:
             fs.delete_file(path)
         except FileNotFoundError:  # another run's clean got there first
             pass
-    return len(doomed)
+        if isinstance(fs, pafs.LocalFileSystem) and not path.endswith(".json"):
+            _remove_if_empty(os.path.dirname(path))
+
+
+def _remove_if_empty(folder: str) -> None:
+    try:
+        os.rmdir(folder)
+    except OSError:  # not empty, or gone
+        pass
 
 
 def visible_files(output: str, settings: S3Settings | None = None) -> dict[str, int]:

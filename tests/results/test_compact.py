@@ -133,7 +133,7 @@ STAGES = {
                  "compact.commit(out, compact.write(out, chosen, settings), settings)",
     "half cleaned": "compact.commit(out, compact.write(out, compact.plan(out, settings), settings), settings)\n"
                     "doomed = compact.garbage(out, settings, now=time.time() + LATER)\n"
-                    "for path in doomed[:len(doomed) // 2]: fs.delete_file(path)",
+                    "compact.delete(fs, doomed[:len(doomed) // 2])",
 }
 STOP_AT = """
 import os, sys, time
@@ -173,6 +173,8 @@ def test_a_killed_compaction_leaves_every_row_once_and_a_rerun_finishes(tmp_path
     compact.clean(output, now=time.time() + LATER)  # the killed run's files too, once no one can need them
     assert seen_by_readers(output) == before
     assert len([f for f in stored_files(output) if f.endswith(".parquet")]) == 3
+    assert sorted(p.name for p in (tmp_path / "out" / "events").iterdir()) == [
+        f"compaction={tables.snapshot(output).compactions[0].id}"]  # no empty folders left behind
 
 
 @pytest.mark.slow
@@ -265,6 +267,8 @@ def test_a_reader_that_listed_before_keeps_its_files(tmp_path):
     before = tables.snapshot(output)
     rows = tables.dataset(output, "events", seen=before).to_table().num_rows
     compact.compact(output)
+    write_batch(output, 9)
+    compact.compact(output)  # cleans first: nothing is old enough to go
     assert tables.dataset(output, "events", seen=before).to_table().num_rows == rows
 
 
