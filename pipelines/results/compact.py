@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipelines.cli import UserError
+from pipelines.cli import UserError, one_line
 from pipelines.data import storage
 from pipelines.data.storage import S3Settings
 from pipelines.results import compactions, tables
@@ -242,12 +242,16 @@ def compact(output: str, settings: S3Settings | None = None, target_bytes: int =
     if tables.snapshot(output, settings).is_empty:
         raise UserError(f"no results under {output} (nothing committed); give the segment job's --output")
     before = visible_files(output, settings)
-    deleted = clean(output, settings, grace_s)
-    chosen = plan(output, settings, target_bytes)
-    if chosen is not None:
-        log.info("compacting %d commits and %d earlier compactions of %s into compaction %s",
-                 len(chosen.commits), len(chosen.merged), output, chosen.id)
-        commit(output, write(output, chosen, settings, target_bytes), settings, grace_s)
+    try:
+        deleted = clean(output, settings, grace_s)
+        chosen = plan(output, settings, target_bytes)
+        if chosen is not None:
+            log.info("compacting %d commits and %d earlier compactions of %s into compaction %s",
+                     len(chosen.commits), len(chosen.merged), output, chosen.id)
+            commit(output, write(output, chosen, settings, target_bytes), settings, grace_s)
+    except OSError as exc:  # a read-only or full store, one that went away: the user's to fix
+        raise UserError(f"cannot compact {output}: {one_line(exc)}; readers see what they saw before "
+                        "(a later run removes any partial files)") from exc
     after, seen = visible_files(output, settings), tables.snapshot(output, settings)
     rows = {name: tables.dataset(output, name, settings, seen).count_rows() for name in tables.SCHEMAS}
     summary = {name: {"files_before": before[name], "files_after": after[name], "rows": rows[name]}

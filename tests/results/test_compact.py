@@ -20,6 +20,7 @@ from pipelines.data import storage
 from pipelines.results import compact, compactions, query, tables
 from pipelines.results.compact_cli import main as compact_main
 from pipelines.results.tables import EVENTS_SCHEMA, VIDEOS_SCHEMA
+from pipelines.runtime.local_s3 import local_s3
 
 VIEWS = ("events", "videos", "events_all", "videos_all", "runs")
 LATER = 10 * compact.GRACE_S  # a clean this far in the future finds everything ripe
@@ -293,3 +294,27 @@ def test_the_command_prints_a_json_summary_and_errors_in_one_line(tmp_path, caps
         assert compact_main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error: ")
+
+
+@pytest.mark.slow
+def test_a_read_only_store_is_one_error_line_and_changes_nothing(tmp_path, capsys, monkeypatch):
+    """A SeaweedFS server of its own, with a second identity that may only read and list."""
+    admin = {"name": "admin", "credentials": [{"accessKey": "admin0123456", "secretKey": "adminsecret0123456789"}],
+             "actions": ["Admin", "Read", "Write", "List", "Tagging"]}
+    reader = {"name": "reader", "credentials": [{"accessKey": "reader012345", "secretKey": "readersecret012345678"}],
+              "actions": ["Read", "List"]}
+    (tmp_path / "identities.json").write_text(json.dumps({"identities": [admin, reader]}))
+    with local_s3(tmp_path) as server:
+        output, settings = "s3://read-only-test/results", server.settings()
+        storage.s3_client(settings).create_bucket(Bucket="read-only-test")
+        write_archive(output, settings, commits=3)
+        before, files = seen_by_readers(output, settings), stored_files(output, settings)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "reader012345")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "readersecret012345678")
+        assert compact_main(["--output", output]) == 2
+        err = capsys.readouterr().err
+        errors = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and errors[0].startswith(f"error: cannot compact {output}: ") and "Traceback" not in err
+        assert "Access Denied" in errors[0]
+        assert stored_files(output, settings) == files and seen_by_readers(output, settings) == before
