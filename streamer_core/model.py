@@ -43,6 +43,11 @@ class StreamerModel(nn.Module):
         moved._settle_precision()
         return moved
 
+    def compute_in(self, precision: str) -> None:
+        """From now on compute in `precision` (model.precision's choices); the weights stay as they are."""
+        self.cfg = dataclasses.replace(self.cfg, precision=precision)
+        self._settle_precision()
+
     def _settle_precision(self) -> None:
         """The precision products run in on the model's device (model.precision, "auto" resolved)."""
         precision = resolve(self.cfg.precision, self.device)

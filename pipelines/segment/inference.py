@@ -11,7 +11,6 @@ write for it with the same checkpoint.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator, Sequence
 
@@ -21,9 +20,8 @@ from pipelines.data.decode import DecodeSettings
 from pipelines.data.storage import S3Settings
 from pipelines.segment.segmenter import VideoResult, load_model, segment_rows
 from streamer_core import Hierarchy, InputError
-from streamer_core.layers import use_precision
 
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = ("float32", "bfloat16", "auto")
 
 
 def file_rows(filenames: Sequence[str | os.PathLike]) -> list[ManifestRow]:
@@ -47,8 +45,7 @@ class InferenceModel:
         loaded = load_model(os.fspath(checkpoint), self.s3)
         self.model, self.version = loaded.model.to(device), loaded.version
         if precision:  # the weights are float32 either way; this picks the arithmetic
-            self.model.cfg = dataclasses.replace(self.model.cfg, precision=precision)
-            use_precision(self.model, precision)
+            self.model.compute_in(precision)
         self.decode = DecodeSettings.for_model(self.model.cfg, chunk_frames=chunk_frames)
 
     def results(self, filenames: Sequence[str | os.PathLike]) -> Iterator[VideoResult]:

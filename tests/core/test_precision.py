@@ -160,3 +160,5 @@ def test_auto_precision_follows_the_device():
     assert model.to(torch.float64).precision == expected  # moving re-resolves on the (same) device
     loaded = StreamerModel.from_checkpoint(model.to(torch.float32).to_bytes())
     assert loaded.cfg.precision == "auto" and loaded.precision == expected  # resolved where it loads
+    loaded.compute_in("bfloat16")
+    assert loaded.precision == "bfloat16" and loaded.encoder.project.low_precision == torch.bfloat16
