@@ -89,18 +89,21 @@ class _Parts:
     paths: list[str] = field(default_factory=list)
     rows: int = 0
     _buffer: list[pa.RecordBatch] = field(default_factory=list)
+    _buffered_rows: int = 0
+    _buffered_bytes: int = 0
     _stream: pa.NativeFile | None = None
     _writer: pq.ParquetWriter | None = None
 
     def add(self, batch: pa.RecordBatch) -> None:
         self._buffer.append(batch)
-        rows, size = sum(b.num_rows for b in self._buffer), sum(b.nbytes for b in self._buffer)
-        if rows >= ROW_GROUP_ROWS or size >= min(ROW_GROUP_BYTES, self.target_bytes):
+        self._buffered_rows += batch.num_rows
+        self._buffered_bytes += batch.nbytes
+        if self._buffered_rows >= ROW_GROUP_ROWS or self._buffered_bytes >= min(ROW_GROUP_BYTES, self.target_bytes):
             self._write_group()
 
     def _write_group(self) -> None:
         group = pa.Table.from_batches(self._buffer, self.schema)
-        self._buffer = []
+        self._buffer, self._buffered_rows, self._buffered_bytes = [], 0, 0
         if group.num_rows == 0:
             return
         if self._writer is None:
