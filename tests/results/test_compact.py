@@ -83,6 +83,9 @@ def test_compaction_keeps_every_row_and_view_and_leaves_few_files(store):
     assert summary.tables["events"]["files_before"] == 13 and summary.tables["videos"]["files_before"] == 14
     assert {name: t["files_after"] for name, t in summary.tables.items()} == {"events": 1, "videos": 1, "runs": 1}
     assert summary.tables["videos"]["rows"] == 14 and summary.compaction
+    fs, root = storage.filesystem(output, settings)
+    (events_file,) = tables.snapshot(output, settings).compactions[0].files["events"]
+    assert pq.read_metadata(f"{root}/{events_file}", filesystem=fs).num_row_groups == 1  # not one per commit
     assert seen_by_readers(output, settings) == before
     assert compact.compact(output, settings).compaction is None  # nothing left worth rewriting
 
