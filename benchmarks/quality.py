@@ -64,6 +64,7 @@ CORPORA = {
     "sample-501": Corpus("tune", _sample(seed=501), SCENES),
     "sample-502": Corpus("tune", _sample(seed=502, style="flat", fps=(12.5,)), SCENES),
     "sample-503": Corpus("tune", _sample(seed=503, fps=(29.97, 24.0)), SCENES),
+    "sample-504": Corpus("tune", _sample(seed=504, dissolve_s=1.0), SCENES),  # scenes dissolve into each other
     "motions": Corpus("tune", datasets.write_basic_motions, {0: ("activities", 0)}, "features"),
     "shots-a": Corpus("test", _shots(videos=6, seed=9001), {0: ("actions", 0), 1: ("shots", 1)}),
     "shots-b": Corpus("test", _shots(videos=6, seed=9002), {0: ("actions", 0), 1: ("shots", 1)}),

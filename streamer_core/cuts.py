@@ -7,8 +7,10 @@ a part of it, or its texture. So the frame is reduced to the mean colours of a R
 grid, and the change of an input is the median over the grid of each region's squared colour
 change (channels summed, frames in [-1, 1]): it stays near 0 unless more than half the regions
 moved. On the sample corpora, at 32 and 128 pixels, a cut scores at least 0.078 and anything
-else at most 0.014. Like a content-based shot detector, it misses gradual transitions (fades,
-dissolves); a whip pan could pass for a cut."""
+else at most 0.014. Like a content-based shot detector, it sees a gradual transition (a fade, a
+dissolve) only when it changes enough between two inputs: then at several inputs in a row, which
+refinement takes as one transition at its middle (streamer_core.refine.confirmed_cuts); a whip pan
+could pass for a cut."""
 from __future__ import annotations
 
 import torch

@@ -86,13 +86,22 @@ def refined_cuts(embeddings: np.ndarray, forced: Sequence[int], penalty: float, 
 
 
 def confirmed_cuts(cuts: Sequence[int], changes: Sequence[float]) -> list[int]:
-    """The hard cuts (sample indices; ``changes[i - 1]`` is sample i's change) whose change is at
-    least CONFIRM_RATIO times the mean change of the CONFIRM_SPAN samples before and after it."""
+    """The hard cuts (sample indices; ``changes[i - 1]`` is sample i's change) that stand: a run of
+    them at consecutive samples is one transition (a dissolve or a fade changes most of the frame
+    at several samples in a row, each past the threshold), which stands at its middle sample when
+    its largest change is at least CONFIRM_RATIO times the mean change of the CONFIRM_SPAN samples
+    before and after the run; a lone cut is a run of one."""
     changes = np.asarray(changes, np.float64)
+    runs: list[list[int]] = []
+    for sample in sorted(cuts):
+        if runs and sample == runs[-1][-1] + 1:
+            runs[-1].append(sample)
+        else:
+            runs.append([sample])
     kept = []
-    for sample in cuts:
-        at = sample - 1
-        around = np.concatenate([changes[max(0, at - CONFIRM_SPAN):at], changes[at + 1:at + 1 + CONFIRM_SPAN]])
-        if not len(around) or changes[at] >= CONFIRM_RATIO * around.mean():
-            kept.append(sample)
+    for run in runs:
+        first, last = run[0] - 1, run[-1]  # the run's changes are changes[first:last]
+        around = np.concatenate([changes[max(0, first - CONFIRM_SPAN):first], changes[last:last + CONFIRM_SPAN]])
+        if not len(around) or changes[first:last].max() >= CONFIRM_RATIO * around.mean():
+            kept.append(-(-(first + last) // 2))  # the middle sample (the later of two)
     return kept

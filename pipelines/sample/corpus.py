@@ -49,6 +49,7 @@ class CorpusOptions:
     style: str = "textured"  # "textured" (patterns, some panning) | "flat" (plain colours)
     lossless: bool = False  # ffv1 in .mkv (exact pixels) instead of libx264 in .mp4
     vfr: bool = False  # jittered frame times (needs lossless: mkv keeps any timestamps)
+    dissolve_s: float = 0.0  # scenes cross-dissolve over this long instead of cutting (truth: the midpoint)
 
 
 def _split_durations(rng: np.random.Generator, total: float) -> list[float]:
@@ -132,7 +133,7 @@ def make_specs(options: CorpusOptions = CorpusOptions()) -> list[VideoSpec]:
             video_id=f"part{i % 2}/video_{i:03d}.{suffix}", size=options.size, fps=fps,
             lossless=options.lossless,
             scenes=_make_scenes(rng, _split_durations(rng, max(total, 2.0)), options),
-            frame_times=_frame_times(rng, fps, max(total, 2.0), options.vfr)))
+            frame_times=_frame_times(rng, fps, max(total, 2.0), options.vfr), dissolve_s=options.dissolve_s))
     return specs
 
 
@@ -212,12 +213,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--style", choices=["textured", "flat"], default=defaults.style)
     parser.add_argument("--lossless", action="store_true", help="ffv1 .mkv instead of x264 .mp4")
     parser.add_argument("--vfr", action="store_true", help="variable frame rate (with --lossless)")
+    parser.add_argument("--dissolve", type=float, default=defaults.dissolve_s,
+                        help="seconds over which scenes cross-dissolve (0: hard cuts)")
     parser.add_argument("--upload", help="also copy the corpus to this s3:// prefix or folder")
     args = parser.parse_args(argv)
     options = CorpusOptions(
         videos=args.videos, seed=args.seed, min_duration_s=args.min_duration,
         max_duration_s=args.max_duration, fps=args.fps,
-        size=args.size, style=args.style, lossless=args.lossless, vfr=args.vfr)
+        size=args.size, style=args.style, lossless=args.lossless, vfr=args.vfr,
+        dissolve_s=args.dissolve)
     specs = write_corpus(args.out, options)
     total = sum(s.duration_s for s in specs)
     print(f"wrote {len(specs)} videos ({total:.1f} s) and {TRUTH_FILE} to {args.out}")

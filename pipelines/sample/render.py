@@ -63,6 +63,7 @@ class VideoSpec:
     lossless: bool
     scenes: tuple[Scene, ...]
     frame_times: tuple[float, ...] = field(repr=False)
+    dissolve_s: float = 0.0  # scenes cross-dissolve over this long, centred on their boundary; 0: cuts
 
     @property
     def duration_s(self) -> float:
@@ -122,10 +123,24 @@ def _object_mask(action: Action, t: float, size: int) -> np.ndarray:
     }[action.shape]()
 
 
+def _scene_frame(scene: Scene, t: float, size: int) -> np.ndarray:
+    """Float RGB of ``scene`` at ``t``; outside the scene, its nearest action goes on moving."""
+    action = scene.actions[0] if t < scene.start_s else _at(scene.actions, t)
+    frame = np.array(_background(scene, t, size), dtype=np.float64)
+    frame[_object_mask(action, t, size)] = COLORS[action.color]
+    return frame
+
+
 def render(spec: VideoSpec, t: float) -> np.ndarray:
-    """The frame shown at ``t`` seconds: uint8 RGB ``[size, size, 3]``."""
-    scene = _at(spec.scenes, t)
-    action = _at(scene.actions, t)
-    frame = np.array(_background(scene, t, spec.size), dtype=np.float64)
-    frame[_object_mask(action, t, spec.size)] = COLORS[action.color]
+    """The frame shown at ``t`` seconds: uint8 RGB ``[size, size, 3]``; within ``dissolve_s / 2`` of a
+    scene boundary, the two scenes mixed in proportion to the time through the dissolve."""
+    k = spec.scenes.index(_at(spec.scenes, t))
+    frame = _scene_frame(spec.scenes[k], t, spec.size)
+    half = spec.dissolve_s / 2
+    for other in (k - 1, k + 1):
+        if 0 <= other < len(spec.scenes) and half > 0:
+            boundary = spec.scenes[max(k, other)].start_s
+            if abs(t - boundary) < half:
+                weight = 0.5 - abs(t - boundary) / spec.dissolve_s  # of the other scene: 0.5 at the boundary
+                frame = (1 - weight) * frame + weight * _scene_frame(spec.scenes[other], t, spec.size)
     return np.clip(np.rint(frame), 0, 255).astype(np.uint8)

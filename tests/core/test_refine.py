@@ -86,3 +86,14 @@ def test_a_hard_cut_stands_only_as_a_lone_peak_of_change():
                0.12, 0.15, 0.20, 0.14, 0.13]  # sample 8: as large, but amid fast motion
     assert confirmed_cuts([3, 8], changes) == [3]
     assert confirmed_cuts([1], [0.5]) == [1]  # nothing around it to doubt it by
+
+
+def test_a_run_of_hard_cuts_is_one_transition_kept_at_its_middle():
+    still = [0.01] * 6
+    dissolve = still + [0.10, 0.12] + still  # samples 7 and 8 both past the threshold
+    assert confirmed_cuts([7, 8], dissolve) == [7]  # between samples 6 and 8, which differ most
+    fade = still + [0.08, 0.11, 0.09] + still
+    assert confirmed_cuts([7, 8, 9], fade) == [8]
+    moving = [0.06] * 6 + [0.10, 0.12] + [0.06] * 6  # the same pair amid fast motion
+    assert confirmed_cuts([7, 8], moving) == []
+    assert confirmed_cuts([7, 8, 12], still + [0.10, 0.12, 0.01, 0.01, 0.01, 0.3] + still) == [7, 12]
