@@ -92,6 +92,7 @@ MAINS = {"train": train_cli.main, "segment": segment_cli.main, "query": results_
          "segment_file": file_cli.main, "export": results_cli.export_main, "report": results_cli.report_main}
 MORE_CASES = {  # the same, in this process
     "train bad type": ("train", ["--workers", "two"], r"--workers: invalid int value"),
+    "segment input alone": ("segment", ["--input", "{dir}"], r"--input needs --checkpoint and --output"),
     "segment missing checkpoint": ("segment", ["--checkpoint", "{dir}/none.pt", "--input", "{dir}", "--output",
                                                "{dir}/out"], r"checkpoint not found"),
     "plot unknown video": ("plot", ["--output", "{results}", "--video", "b.mp4"], r"no events for video 'b\.mp4'"),

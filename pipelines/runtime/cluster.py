@@ -6,6 +6,12 @@ import os
 import sys
 
 PROGRESS_ENV = "RAY_DATA_DISABLE_PROGRESS_BARS"  # read by Ray Data when it is imported
+JOB_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"  # set by Ray's job supervisor in a submitted job's driver only
+
+
+def in_ray_job() -> bool:
+    """True in the driver of a `ray job submit` job: what it starts must end when the job does."""
+    return JOB_ENV in os.environ
 
 
 def show_progress(show: bool) -> None:

@@ -11,7 +11,10 @@ CLI: ``python -m pipelines.runtime.local_s3 start|stop|status|env [--state-dir .
 from __future__ import annotations
 
 import argparse
+import atexit
+import ctypes
 import json
+import logging
 import os
 import secrets
 import shlex
@@ -20,8 +23,10 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import sysconfig
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -37,6 +42,8 @@ STATE_FILE = "state.json"
 PORT_FLAGS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
               "filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc")
 _CHILDREN: dict[int, subprocess.Popen] = {}
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -123,34 +130,67 @@ def _answers(port: int) -> bool:
     return True
 
 
-def _wait_ready(proc: subprocess.Popen, port: int, timeout_s: float) -> bool:
+def _volumes_joined(master_port: int) -> bool:
+    """True once the volume server has registered with the master: until then a restarted store
+    answers S3 (and HEAD) but fails to read the objects it holds (seconds after S3 answers)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{master_port}/dir/status", timeout=1) as reply:
+            topology = json.load(reply).get("Topology") or {}
+    except (OSError, ValueError):
+        return False
+    return any(rack.get("DataNodes") for center in topology.get("DataCenters") or []
+               for rack in center.get("Racks") or [])
+
+
+def _wait_ready(proc: subprocess.Popen, ports: dict[str, int], timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
-        if _answers(port):
+        if _answers(ports["s3.port"]) and _volumes_joined(ports["master.port"]):
             return True
         time.sleep(0.2)
     return False
 
 
+def _death_signal():
+    """A `preexec_fn` that has the kernel send SIGTERM to the child when the thread that started
+    it ends (prctl PR_SET_PDEATHSIG; Linux only, else None): the one way a child also ends when
+    its parent is SIGKILLed. libc is looked up here, in the parent, so the child only calls it."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None  # from another thread the child would die with that thread, not the process
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_server(state_dir: str | os.PathLike = DEFAULT_STATE_DIR, timeout_s: float = 60.0,
-                 attempts: int = 3) -> LocalS3:
-    """Start ``weed server`` with S3 on free ports, wait until S3 answers, write the state."""
+                 attempts: int = 3, tied: bool = False) -> LocalS3:
+    """Start ``weed server`` with S3 on free ports, wait until it serves (S3 answers, its volumes
+    joined), write the state.
+
+    By default the server outlives this process (its own session, so a terminal's Ctrl-C spares
+    it) for the next job. ``tied=True`` (a Ray job's driver) makes it end with this process
+    however that ends: stopped at exit, SIGTERMed by the kernel if this process dies first, and
+    kept in this process group, which Ray's job supervisor kills when the job is stopped."""
     state = Path(state_dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
     access, secret = _credentials(state)
     log_path = state / "weed.log"
     for _ in range(attempts):
         ports = dict(zip(PORT_FLAGS, _free_ports(len(PORT_FLAGS))))
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(_command(state, ports), stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        with open(log_path, "ab") as out:
+            proc = subprocess.Popen(_command(state, ports), stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=not tied,
+                                    preexec_fn=_death_signal() if tied else None)
         _CHILDREN[proc.pid] = proc
         server = LocalS3(f"http://127.0.0.1:{ports['s3.port']}", proc.pid, str(state),
                          access, secret, ports=ports)
-        if _wait_ready(proc, ports["s3.port"], timeout_s):
+        if _wait_ready(proc, ports, timeout_s):
             _write_private(state / STATE_FILE, asdict(server))
+            if tied:
+                atexit.register(stop_server, server)
+            log.info("SeaweedFS S3 at %s (pid %d, data in %s%s)", server.endpoint_url, proc.pid, state,
+                     "; stops when this process ends" if tied else "")
             return server
         stop_server(server)
     tail = log_path.read_text(errors="replace")[-2000:]

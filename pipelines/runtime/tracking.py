@@ -11,11 +11,20 @@ from pathlib import Path
 from typing import Any
 
 STATE_DIR_ENV = "STREAMER_STATE_DIR"
+JOB_STATE_DIR = "~/.streamer/state"  # the default under `ray job submit --working-dir` (README names it)
+
+
+def in_job_working_dir() -> bool:
+    """True in a process whose cwd is a job's unpacked `--working-dir`: Ray puts it under its
+    session's `runtime_resources`, which Ray deletes, so state kept there would be lost."""
+    return "runtime_resources" in Path.cwd().parts
 
 
 def state_dir() -> Path:
-    """The local state folder (S3 store data, MLflow db, default outputs): $STREAMER_STATE_DIR or ./.state."""
-    return Path(os.environ.get(STATE_DIR_ENV, ".state")).resolve()
+    """The local state folder (S3 store data, MLflow db, default checkpoints and outputs):
+    $STREAMER_STATE_DIR, else ~/.streamer/state in a Ray job's working dir, else ./.state."""
+    default = JOB_STATE_DIR if in_job_working_dir() else ".state"
+    return Path(os.environ.get(STATE_DIR_ENV) or default).expanduser().resolve()
 
 
 def tracking_uri(explicit: str | None = None) -> str:

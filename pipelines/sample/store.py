@@ -3,8 +3,10 @@
 Jobs run with no input use it (`with_default_input`): `default_store()` starts the store (state in
 `<state_dir>/s3`) unless it is already running, and generates and uploads the sample corpus
 unless the bucket already holds it (its `truth.csv`, uploaded last, marks a complete upload).
-The store keeps running after the job, for the next one; `python -m pipelines.runtime.local_s3 stop
---state-dir .state/s3` stops it.
+The store keeps running after a local job, for the next one; `python -m pipelines.runtime.local_s3
+stop --state-dir .state/s3` stops it. Under `ray job submit` it ends with the job that started it
+(every process a job starts ends with the job; the next job starts it again on the same data),
+and its data lives in the state folder, ~/.streamer/state there (`tracking.state_dir`).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from pipelines.data import storage
 from pipelines.data.storage import S3Settings
+from pipelines.runtime.cluster import in_ray_job
 from pipelines.runtime.local_s3 import load_state, start_server
 from pipelines.runtime.tracking import state_dir
 from pipelines.sample.corpus import TRUTH_FILE, CorpusOptions, write_corpus
@@ -39,7 +42,7 @@ class DefaultStore:
 def default_store(options: CorpusOptions | None = None) -> DefaultStore:
     """The local store, started if needed, holding the sample corpus."""
     folder = state_dir() / "s3"
-    server = load_state(folder) or start_server(folder)
+    server = load_state(folder) or start_server(folder, tied=in_ray_job())
     store = DefaultStore(f"s3://{SAMPLE_BUCKET}/corpus", f"s3://{SAMPLE_BUCKET}/checkpoints",
                          f"s3://{SAMPLE_BUCKET}/results", server.settings())
     client = storage.s3_client(store.settings)
@@ -72,3 +75,20 @@ def with_default_input(cfg: Config, resume: bool = False) -> tuple[Config, S3Set
         return cfg, None
     store = default_store()
     return reading_store(cfg, store), store.settings
+
+
+def segmenting_store(checkpoint: str | None) -> tuple[str, DefaultStore]:
+    """The segment job's default, the counterpart of `with_default_input`: the store's sample
+    corpus into its results, with `checkpoint` or else the last model trained on the sample
+    corpus (its checkpoints' latest.json), so that `jobs/segment.py` alone follows `jobs/train.py`."""
+    from pipelines.cli import UserError
+    from pipelines.train.publish import LATEST_FILE, read_json
+
+    store = default_store()
+    if checkpoint:
+        return checkpoint, store
+    try:
+        return read_json(storage.join(store.checkpoints, LATEST_FILE), store.settings)["model"], store
+    except FileNotFoundError:
+        raise UserError("no model trained on the sample corpus yet: run jobs/train.py first, "
+                        "or give --checkpoint") from None

@@ -2,6 +2,11 @@
 
     streamer-segment --checkpoint s3://models/model.pt --input s3://footage/ --output s3://results/streamer \
         [--all | --retry-failed] [--batch-videos 4] [--actors 2] [--set inference.actors=2] [--tracking-uri URI]
+    streamer-segment        # the sample corpus in the local store, with the last model trained on it
+
+With no --input: the sample corpus in the local SeaweedFS store (started if needed), results in the
+same store, and the last model `jobs/train.py` trained on it unless --checkpoint; with --input,
+--checkpoint and --output are needed.
 
 Nightly by default: only videos with no result for this model version and ETag yet (new or
 changed footage); --retry-failed also retries videos that failed, --all redoes everything. The
@@ -24,9 +29,11 @@ def parser() -> cli.Parser:
     # the preset gives only the inference and data sections here (the model's config is the checkpoint's);
     # "default" keeps the recommended ones (tiny decodes in smaller chunks)
     p = cli.parser(__doc__, cli.config_options(preset="default"), cli.tracking_options())
-    p.add_argument("--checkpoint", required=True, help="model.pt (s3:// or local), from jobs/train.py")
-    p.add_argument("--input", required=True, help="corpus: s3://bucket/prefix or a folder")
-    p.add_argument("--output", required=True, help="results: s3://bucket/prefix or a folder")
+    p.add_argument("--checkpoint", help="model.pt (s3:// or local), from jobs/train.py "
+                   "(default with no --input: the last model trained on the sample corpus)")
+    p.add_argument("--input", help="corpus: s3://bucket/prefix or a folder (default: the sample corpus)")
+    p.add_argument("--output", help="results: s3://bucket/prefix or a folder (default with no --input: "
+                   "the sample store's results)")
     p.add_argument("--all", action="store_true", help="segment every video, not only new ones")
     p.add_argument("--retry-failed", action="store_true", help="also retry videos that failed before")
     p.add_argument("--batch-videos", type=int,
@@ -51,9 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     from streamer_core import load_config
 
     cfg = load_config(args.preset, args.config, overrides(args))
+    checkpoint, source, output, settings = args.checkpoint, args.input, args.output, None
+    if source is None:
+        from pipelines.sample.store import segmenting_store
+
+        checkpoint, store = segmenting_store(checkpoint)
+        source, output, settings = store.corpus, output or store.results, store.settings
+    elif not (checkpoint and output):
+        raise cli.UserError("--input needs --checkpoint and --output (or leave all three out: the sample corpus)")
     summary = segment(SegmentOptions(
-        checkpoint=args.checkpoint, input=args.input, output=args.output, tracking_uri=args.tracking_uri,
+        checkpoint=checkpoint, input=source, output=output, tracking_uri=args.tracking_uri,
         redo_all=args.all, retry_failed=args.retry_failed, inference=cfg.inference,
-        chunk_frames=cfg.data.chunk_frames, plots=args.plots))
+        chunk_frames=cfg.data.chunk_frames, plots=args.plots), settings)
     print(json.dumps(dataclasses.asdict(summary)))
     return 0
