@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import subprocess
 import sys
 
@@ -77,3 +78,20 @@ def test_written_files_follow_the_specs(tmp_path):
     assert all(s.video_id.endswith(".mkv") for s in specs)
     with pytest.raises(ValueError):
         make_specs(CorpusOptions(vfr=True))
+
+
+def test_scenes_dissolve_into_each_other_around_their_boundary():
+    options = CorpusOptions(videos=1, seed=504, min_duration_s=20, max_duration_s=30, size=32, dissolve_s=1.0)
+    spec = make_specs(options)[0]
+    cut = dataclasses.replace(spec, dissolve_s=0.0)
+    boundary = spec.scenes[1].start_s
+    before, after = (render(cut, boundary + d).astype(float) for d in (-1e-3, 0.0))
+    assert np.abs(before - after).mean() > 20  # a real scene change, to dissolve across
+    for offset in (-0.7, -0.5, 0.5, 0.7):  # outside the dissolve: the cut corpus's frames
+        assert np.array_equal(render(spec, boundary + offset), render(cut, boundary + offset))
+    middle = render(spec, boundary).astype(float)  # half of each scene
+    assert np.abs(middle - (before + after) / 2).max() <= 1.0
+    quarter = render(spec, boundary - 0.25).astype(float)  # a quarter through: mostly the first scene
+    first, second = render(cut, boundary - 0.25).astype(float), render(cut, boundary + 0.25).astype(float)
+    assert np.abs(quarter - first).mean() < np.abs(quarter - second).mean()
+    assert [r[2:4] for r in truth_rows(spec)] == [r[2:4] for r in truth_rows(cut)]  # truth: the midpoint
