@@ -34,6 +34,7 @@ from pipelines.evaluate import baselines, scoring
 from pipelines.evaluate.truth import Truth, check_coverage, read_truth
 from pipelines.results import query, tables
 from pipelines.results.levels import predicted_levels, read_events
+from pipelines.results.plots import strip_frames
 from pipelines.results.timelines import draw_timeline
 from pipelines.runtime import tracking
 from streamer_core.metrics import EvaluationWarning
@@ -87,6 +88,17 @@ def _manifest(config: EvalConfig) -> dict[str, ManifestRow]:
     if not any(baselines.SEGMENTERS[name].needs_features for name in config.baselines):
         return {}
     return {row.video_id: row for row in list_corpus(_video_dir(config))}
+
+
+def _media(config: EvalConfig, manifest: dict[str, ManifestRow]) -> dict[str, str]:
+    """Each video's file, for the frames above its timeline: the baselines' manifest, else what the
+    video folder lists (nothing when it is not there: the timelines are drawn without frames)."""
+    if manifest:
+        return {video: row.uri for video, row in manifest.items()}
+    try:
+        return {row.video_id: row.uri for row in list_corpus(_video_dir(config))}
+    except OSError:  # FileNotFoundError for a missing folder, pyarrow's OSError for S3
+        return {}
 
 
 def baseline_events(config: EvalConfig, truth: Truth, run_id: str,
@@ -171,10 +183,12 @@ def _score(config: EvalConfig, run_id: str, out: Path) -> EvalResult:
     per_video = scoring.score_all(truth.videos, predictions, videos, config.score_settings)
     summary = scoring.summarize(per_video)
     files += _write(summary, out, "summary") + _write(per_video, out, "per_video")
+    media = _media(config, manifest)
     for video in videos[:config.timelines]:
         drawn = {m: by_video[video] for m, by_video in sorted(predictions.items()) if video in by_video}
         name = re.sub(r"[^\w.-]+", "_", video)
-        files.append(draw_timeline(video, truth.videos[video], drawn, out / "timelines" / f"{name}.png"))
+        frames = strip_frames(media[video], truth.durations[video]) if video in media else ()
+        files.append(draw_timeline(video, truth.videos[video], drawn, out / "timelines" / f"{name}.png", frames))
     return EvalResult(summary, per_video, files, [])
 
 

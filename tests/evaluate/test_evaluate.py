@@ -5,19 +5,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from PIL import Image
 
 from pipelines.cli import UnknownNameError, UserError
 from pipelines.data import storage
 from pipelines.evaluate import scoring
 from pipelines.evaluate.baselines import events_table
 from pipelines.evaluate.job import EvalConfig, evaluate
-from pipelines.evaluate.truth import match_ids
+from pipelines.evaluate.truth import match_ids, read_truth
 from pipelines.results import levels, tables
+from pipelines.results.timelines import draw_timeline
 from pipelines.sample.corpus import CorpusOptions, write_corpus
+from pipelines.sample.render import render
 from streamer_core.hierarchy import Hierarchy
 from streamer_core.metrics import SpanError
 
@@ -197,3 +201,19 @@ def test_results_are_read_from_s3(s3_server, s3_bucket, monkeypatch, tmp_path):
     (tmp_path / "truth.csv").write_text(TRUTH)
     table = levels.read_events(f"{s3_bucket}/events")
     assert table.num_rows == 3 and set(table.column("video_id").to_pylist()) == {"a.mp4"}
+
+
+def test_timelines_show_the_videos_frames_when_its_files_are_beside_the_truth(tmp_path):
+    spec, = write_corpus(tmp_path / "corpus", CorpusOptions(videos=1, seed=3, min_duration_s=12, max_duration_s=12,
+                                                            size=64, fps=(10.0,), style="flat"))
+    out = tmp_path / "out"
+    evaluate(EvalConfig(truth=str(tmp_path / "corpus" / "truth.csv"), baselines=("uniform",), out=str(out),
+                        log_mlflow=False))  # uniform needs no video files: they are found for the timeline
+    with_frames = np.asarray(Image.open(out / "timelines" / f"{spec.video_id.replace('/', '_')}.png").convert("RGB"))
+    truth = read_truth(str(tmp_path / "corpus" / "truth.csv")).videos[spec.video_id]
+    without = np.asarray(Image.open(draw_timeline(spec.video_id, truth, {"baseline:uniform": list(truth.values())},
+                                                  tmp_path / "without.png")).convert("RGB"))
+    assert with_frames.shape[0] > without.shape[0] and with_frames.shape[1] == without.shape[1]
+    tint = np.array(render(spec, spec.duration_s / 2)[0, 0], int)  # the flat background's colour
+    strip = with_frames[: with_frames.shape[0] - without.shape[0]].reshape(-1, 3).astype(int)
+    assert (np.abs(strip - tint).max(1) <= 12).mean() > 0.05, "the video's background is not in the strip"
