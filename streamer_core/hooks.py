@@ -5,6 +5,7 @@ The streamer (streamer_core.streaming) calls these hooks and knows nothing else 
 learning side. Items are whatever `encode` returns: level 0's working-set entries."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import torch
@@ -34,10 +35,11 @@ class Hooks(Protocol):
     def release(self, items: list[Any]) -> None:
         """Items that left a working set."""
 
-    def end_sample(self, live: list[Any], level0: list[list[Any]]) -> bool:
-        """A sample was fed to every stream. `live`: items a representation or prediction still
-        reaches; `level0`: each stream's level-0 working set, to be encoded again in place if the
-        weights change. Returns whether they changed (the streamer then forgets what it computed)."""
+    def end_sample(self, live: Callable[[], list[Any]], level0: list[list[Any]]) -> bool:
+        """A sample was fed to every stream. `live()`: the items a representation or prediction
+        still reaches (listed on demand: inference never needs them); `level0`: each stream's level-0
+        working set, to be encoded again in place if the weights change. Returns whether they changed
+        (the streamer then forgets what it computed)."""
 
     def end_stream(self, items: list[Any]) -> None:
         """A stream ended; `items` were left in its working sets."""
@@ -69,7 +71,7 @@ class Watching:
     def release(self, items: list[Any]) -> None:
         pass
 
-    def end_sample(self, live: list[Any], level0: list[list[Any]]) -> bool:
+    def end_sample(self, live: Callable[[], list[Any]], level0: list[list[Any]]) -> bool:
         return False
 
     def end_stream(self, items: list[Any]) -> None:

@@ -18,6 +18,7 @@ not used before a step are encoded again with the new parameters.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,8 +137,8 @@ class Learner:
             self._push_to_encoder(self.owed)
             self.owed = []
 
-    def end_sample(self, live: list[Any], level0: list[list[Any]]) -> bool:
-        self.flush(live)
+    def end_sample(self, live: Callable[[], list[Any]], level0: list[list[Any]]) -> bool:
+        self.flush(live())
         top = int(self.model.active_levels) - 1
         if self.losses[top] < self.cfg.optimize_every:
             return False

@@ -205,7 +205,9 @@ class Streamer:
             self._advance(0, streams, x, items, hard)
         for stream in streams:
             stream.samples_seen += 1
-        live = [item for stream in streams for state in stream.levels for item in state.reachable()]
+        def live() -> list[Any]:  # listed only when the hooks ask (learning), not at every inference step
+            return [item for stream in streams for state in stream.levels for item in state.reachable()]
+
         if self.hooks.end_sample(live, [stream.levels[0].working_set.items for stream in streams]):
             for stream in streams:
                 for state in stream.levels:
