@@ -1,7 +1,8 @@
 """Segment footage with a trained model into Parquet tables: `pipelines.segment.cli` (also `streamer-segment`).
 
     python jobs/segment.py --checkpoint s3://models/model.pt --input s3://footage/ \
-        --output s3://results/streamer [--all | --retry-failed] [--batch-videos 4] [--actors 2] [--set ...]
+        --output s3://results/streamer [--all | --retry-failed] [--batch-videos 4] [--actors 2]
+        [--cpus-per-actor 1] [--gpus-per-actor 1] [--set ...]
 """
 from pipelines.segment.cli import main
 

@@ -1,7 +1,8 @@
 """Segment the footage under --input with a trained model into Parquet tables under --output.
 
     streamer-segment --checkpoint s3://models/model.pt --input s3://footage/ --output s3://results/streamer \
-        [--all | --retry-failed] [--batch-videos 4] [--actors 2] [--set inference.actors=2] [--tracking-uri URI]
+        [--all | --retry-failed] [--batch-videos 4] [--actors 2] [--cpus-per-actor 1] [--gpus-per-actor 1]
+        [--set inference.actors=2] [--tracking-uri URI]
     streamer-segment        # the sample corpus in the local store, with the last model trained on it
 
 With no --input: the sample corpus in the local SeaweedFS store (started if needed), results in the
@@ -14,13 +15,20 @@ changed footage); --retry-failed also retries videos that failed, --all redoes e
 like training's config; --batch-videos, --actors and --chunk-frames are shortcuts for them. The
 model's own config travels in the checkpoint. Joins the cluster in RAY_ADDRESS (as `ray job
 submit` sets it), else starts a local one, once the checkpoint has been checked and there is work
-to do. The last stdout line is a JSON summary.
+to do. Actors: as many as the cluster's free CPUs (and GPUs) hold unless --actors (or
+inference.actors in --set/--config) says; each asks Ray for --cpus-per-actor CPUs (decoding runs in
+CPU threads beside the model either way) and --gpus-per-actor GPUs (default: one when the cluster
+has GPUs; 0: CPU only). A request the cluster cannot grant is an error before any work. The last
+stdout line is a JSON summary.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+from pathlib import Path
+
+import yaml
 
 from pipelines import cli
 
@@ -38,7 +46,10 @@ def parser() -> cli.Parser:
     p.add_argument("--retry-failed", action="store_true", help="also retry videos that failed before")
     p.add_argument("--batch-videos", type=int,
                    help="videos advanced together per forward pass (inference.batch_videos)")
-    p.add_argument("--actors", type=int, help="model replicas (inference.actors)")
+    p.add_argument("--actors", type=int, help="model replicas (inference.actors; default: what the cluster holds)")
+    p.add_argument("--cpus-per-actor", type=float, default=1.0, help="Ray CPUs per actor (decoding and torch threads)")
+    p.add_argument("--gpus-per-actor", type=float,
+                   help="Ray GPUs per actor, fractions share one (default: 1 when the cluster has GPUs, else 0)")
     p.add_argument("--chunk-frames", type=int, help="samples decoded at once (data.chunk_frames)")
     p.add_argument("--plots", type=int, default=3, help="timelines logged to MLflow")
     return p
@@ -51,13 +62,23 @@ def overrides(args: argparse.Namespace) -> list[str]:
     return list(args.overrides) + [f"{key}={value}" for key, value in flags.items() if value is not None]
 
 
+def actors_given(args: argparse.Namespace) -> bool:
+    """--actors, `--set inference.actors=N` or the --config file's inference.actors."""
+    if args.actors is not None or any(o.partition("=")[0].strip() == "inference.actors" for o in args.overrides):
+        return True
+    section = (yaml.safe_load(Path(args.config).read_text()) or {}).get("inference") if args.config else None
+    return isinstance(section, dict) and "actors" in section
+
+
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     args = cli.parse(parser(), argv)
     from pipelines.segment.job import SegmentOptions, segment
+    from pipelines.segment.resources import check_request
     from streamer_core import load_config
 
     cfg = load_config(args.preset, args.config, overrides(args))
+    check_request(args.cpus_per_actor, args.gpus_per_actor)
     checkpoint, source, output, settings = args.checkpoint, args.input, args.output, None
     if source is None:
         from pipelines.sample.store import segmenting_store
@@ -69,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = segment(SegmentOptions(
         checkpoint=checkpoint, input=source, output=output, tracking_uri=args.tracking_uri,
         redo_all=args.all, retry_failed=args.retry_failed, inference=cfg.inference,
-        chunk_frames=cfg.data.chunk_frames, plots=args.plots), settings)
+        chunk_frames=cfg.data.chunk_frames, plots=args.plots, actors_from_cluster=not actors_given(args),
+        cpus_per_actor=args.cpus_per_actor, gpus_per_actor=args.gpus_per_actor), settings)
     print(json.dumps(dataclasses.asdict(summary)))
     return 0

@@ -8,7 +8,8 @@ Stages of `segment`:
    ETag stays the same (a corrupt file fails again every night): `--retry-failed` retries it,
    `--all` redoes every video;
 3. Ray Data: manifest rows -> `map_batches` on an actor pool (`SegmentActor`: the model loaded
-   once per actor, GPU actors when the cluster has GPUs) -> one commit per batch of videos
+   once per actor; actors, CPUs and GPUs per actor from `pipelines.segment.resources`, checked
+   against the cluster before the MLflow run starts) -> one commit per batch of videos
    (`ResultsSink`, see `pipelines.results.tables` for why a killed run leaves nothing partial);
 4. commit the `runs` row; log counts, seconds and timeline PNGs of a few videos to MLflow
    (experiment "streamer-segment").
@@ -34,6 +35,7 @@ from pipelines.data.storage import S3Settings
 from pipelines.results import plots, query, tables
 from pipelines.runtime import tracking
 from pipelines.runtime.cluster import init_ray
+from pipelines.segment.resources import ActorPlan, plan_actors
 from pipelines.segment.segmenter import (
     LoadedModel,
     SegmentActor,
@@ -55,6 +57,10 @@ class SegmentOptions:
     redo_all: bool = False  # --all: segment every video, not only the new ones
     retry_failed: bool = False  # also the videos whose latest result (same ETag) failed
     inference: InferenceConfig = field(default_factory=InferenceConfig)  # batch_videos, actors
+    actors_from_cluster: bool = False  # ignore inference.actors: as many actors as the free resources hold
+    cpus_per_actor: float = 1.0
+    gpus_per_actor: float | None = None  # None: one per actor when the cluster has GPUs, else 0
+    device: str | None = None  # None: cuda for actors given GPUs, else cpu
     chunk_frames: int = DataConfig().chunk_frames
     plots: int = 3  # videos whose timelines go to MLflow
 
@@ -72,6 +78,7 @@ class SegmentSummary:
     seconds: float
     output: str
     mlflow_run_id: str
+    actors: int = 0  # segment actors started (0: nothing to do)
 
 
 class ResultsSink(Datasink):
@@ -120,19 +127,23 @@ def select(manifest: list[ManifestRow], options: SegmentOptions, model_version: 
     return [r for r in manifest if (r.video_id, r.etag) not in done]
 
 
-def _run_pipeline(options: SegmentOptions, loaded: LoadedModel, run_id: str, todo: list[ManifestRow],
-                  sink: ResultsSink, settings: S3Settings) -> None:
+def _actor_plan(options: SegmentOptions, videos: int) -> ActorPlan:
     init_ray()  # a no-op inside a Ray job or under a caller that started Ray
-    inference = options.inference
-    gpus = ray.cluster_resources().get("GPU", 0)
-    gpus_per_actor = min(1.0, gpus / inference.actors) if gpus else 0
+    batches = max(1, math.ceil(videos / options.inference.batch_videos))
+    actors = None if options.actors_from_cluster else options.inference.actors
+    return plan_actors(ray.cluster_resources(), ray.available_resources(), batches, options.cpus_per_actor,
+                       options.gpus_per_actor, actors)
+
+
+def _run_pipeline(options: SegmentOptions, loaded: LoadedModel, run_id: str, todo: list[ManifestRow],
+                  sink: ResultsSink, settings: S3Settings, plan: ActorPlan) -> None:
     actor = dict(checkpoint=options.checkpoint, sha256=loaded.sha256, run_id=run_id, version=loaded.version,
-                 chunk_frames=options.chunk_frames, s3=settings, device="cuda" if gpus_per_actor else "cpu")
-    blocks = max(1, math.ceil(len(todo) / inference.batch_videos))
-    pool = ray.data.ActorPoolStrategy(size=min(inference.actors, blocks))
+                 chunk_frames=options.chunk_frames, s3=settings, device=options.device or plan.device)
+    blocks = max(1, math.ceil(len(todo) / options.inference.batch_videos))
     rows = ray.data.from_items([r.to_dict() for r in todo], override_num_blocks=blocks)
-    rows.map_batches(SegmentActor, batch_size=inference.batch_videos, batch_format="pyarrow", compute=pool,
-                     num_gpus=gpus_per_actor, fn_constructor_kwargs=actor).write_datasink(sink)
+    rows.map_batches(SegmentActor, batch_size=options.inference.batch_videos, batch_format="pyarrow",
+                     compute=ray.data.ActorPoolStrategy(size=plan.actors), num_cpus=plan.cpus,
+                     num_gpus=plan.gpus, fn_constructor_kwargs=actor).write_datasink(sink)
 
 
 def _checked_model(options: SegmentOptions, settings: S3Settings) -> LoadedModel:
@@ -170,19 +181,22 @@ def segment(options: SegmentOptions, settings: S3Settings | None = None) -> Segm
     loaded = _checked_model(options, settings)
     manifest = list_corpus(options.input, settings)
     todo = select(manifest, options, loaded.version, settings)
+    plan = _actor_plan(options, len(todo)) if todo else ActorPlan(0, options.cpus_per_actor, 0.0)
     run_id = tables.new_run_id("segment")
-    config = {"options": dataclasses.asdict(options), "model": dataclasses.asdict(loaded.model.cfg)}
+    config = {"options": dataclasses.asdict(options), "model": dataclasses.asdict(loaded.model.cfg),
+              "actors": dataclasses.asdict(plan)}
     tags = {"model_version": loaded.version, "checkpoint": options.checkpoint, "results_run_id": run_id}
     with tracking.tracked_run(EXPERIMENT, run_id, options.tracking_uri, params=config, tags=tags) as run:
         sink = ResultsSink(options.output, run_id, settings)
         if todo:
-            _run_pipeline(options, loaded, run_id, todo, sink, settings)
+            _run_pipeline(options, loaded, run_id, todo, sink, settings, plan)
         counts = sink.counts(skipped=len(manifest) - len(todo))
         record = tables.RunRecord(run_id, "segment", started, dt.datetime.now(dt.timezone.utc), options.checkpoint,
                                    loaded.version, {**config, "mlflow_run_id": run.info.run_id}, counts)
         tables.write_commit(options.output, {"runs": record.to_table()}, {"run_id": run_id}, settings)
         summary = SegmentSummary(run_id, loaded.version, counts.ok, counts.failed, counts.skipped, counts.events,
                                  counts.frames, round(sink.totals["video_seconds"], 3),
-                                 round(time.perf_counter() - clock, 3), options.output, run.info.run_id)
+                                 round(time.perf_counter() - clock, 3), options.output, run.info.run_id,
+                                 plan.actors)
         _log_run(options, summary, sink.ok_videos, settings)
     return summary
