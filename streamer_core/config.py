@@ -82,6 +82,7 @@ class TrainConfig:
     checkpoint_every: int = 4  # videos per worker between checkpoints
     max_failures: int = 2
     cpus_per_worker: int = 1  # Ray CPUs (and torch threads: Ray sets OMP_NUM_THREADS) per worker
+    gpus_per_worker: float = 0.0  # Ray GPUs per worker (fractions share one); 0: CPU workers
     placement: str = "PACK"  # Ray placement of the workers: PACK (fewest nodes) or SPREAD (one per node)
 
 

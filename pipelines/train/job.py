@@ -6,8 +6,9 @@ Stages of `train`:
    unwritable checkpoint folder fails here, before any worker starts;
 2. track: one MLflow run (experiment "streamer-train") with the config as params and the
    corpus as an input;
-3. fit: a TorchTrainer (gloo on CPU; nccl when the cluster has a GPU per worker) runs
-   `pipelines.train.worker` on every worker: whole videos per worker, balanced by size, each
+3. fit: a TorchTrainer (gloo on CPU; nccl with `train.gpus_per_worker`, checked against the
+   cluster first) runs `pipelines.train.worker` on every worker: whole videos per worker, balanced
+   by duration (`pipelines.train.shares`, read from the containers' headers at stage 1), each
    learned once in frame order, weights averaged every `learn.average_every` steps, a checkpoint
    every `train.checkpoint_every` videos per worker; FailureConfig restarts from the last one;
 4. publish: the final weights as `<checkpoint_dir>/<run_name>/model.pt` (what
@@ -35,6 +36,7 @@ from pipelines.train.publish import (
     read_json,
     write_json,
 )
+from pipelines.train.shares import read_durations
 from pipelines.train.worker import CrashOnce, WorkerPlan
 from streamer_core import Config, ConfigError
 
@@ -79,6 +81,7 @@ class Plan:
     run_name: str
     checkpoint_dir: str
     resumed: bool
+    durations: dict[str, float] = field(default_factory=dict)  # video_id -> seconds, where known
 
     @property
     def run_dir(self) -> str:
@@ -89,6 +92,7 @@ def train(cfg: Config, options: TrainOptions = TrainOptions()) -> TrainSummary:
     """Runs the stages above; joins or starts Ray (pipelines.runtime.cluster.init_ray) unless the caller has."""
     started = time.perf_counter()
     plan = plan_run(cfg, options)
+    _check_cluster(plan.cfg)
     tags = {"run_name": plan.run_name, "resumed": str(plan.resumed)}
     with tracked_run(options.experiment, plan.run_name, options.tracking_uri,
                      params=plan.cfg.to_dict(), tags=tags) as run:
@@ -116,11 +120,44 @@ def plan_run(cfg: Config, options: TrainOptions) -> Plan:
         DecodeSettings.for_model(cfg.model, chunk_frames=cfg.data.chunk_frames)
     except ValueError as exc:
         raise ConfigError(f"model.image_size: {exc}") from None
+    _check_gpus(cfg.train.gpus_per_worker)
     manifest = _manifest(cfg, options.s3)
     run_name = options.run_name or f"train-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    plan = Plan(cfg, tuple(manifest), run_name, checkpoint_dir, resumed=False)
+    plan = Plan(cfg, tuple(manifest), run_name, checkpoint_dir, resumed=False,
+                durations=read_durations(manifest, cfg.model.snippet_size, options.s3))
     _write_run_files(plan, options.s3)
     return plan
+
+
+def _check_gpus(gpus: float) -> None:
+    if gpus < 0 or (gpus > 1 and gpus != int(gpus)):
+        raise ConfigError(f"train.gpus_per_worker: {gpus:g} is not a GPU count Ray grants "
+                          "(>= 0; above 1 a whole number)")
+
+
+def _check_cluster(cfg: Config) -> None:
+    """A worker the cluster can never place would wait forever: refuse it before any worker starts."""
+    import ray
+
+    from pipelines.runtime.cluster import init_ray
+
+    init_ray()
+    have, workers = ray.cluster_resources(), cfg.train.workers
+    for key, name, value in (("CPU", "cpus_per_worker", cfg.train.cpus_per_worker),
+                             ("GPU", "gpus_per_worker", cfg.train.gpus_per_worker)):
+        if value * workers > have.get(key, 0):
+            raise TrainInputError(f"train.{name}={value:g} x {workers} workers: "
+                                  f"the cluster has {have.get(key, 0):g} {key}s")
+
+
+def scaling_config(cfg: Config):
+    """Ray Train's ScalingConfig for `train.workers`, `cpus_per_worker`, `gpus_per_worker`, `placement`."""
+    from ray.train import ScalingConfig
+
+    t = cfg.train
+    resources = {"CPU": t.cpus_per_worker, **({"GPU": t.gpus_per_worker} if t.gpus_per_worker else {})}
+    return ScalingConfig(num_workers=t.workers, use_gpu=t.gpus_per_worker > 0, resources_per_worker=resources,
+                         placement_strategy=t.placement)
 
 
 def _default_checkpoint_dir() -> str:
@@ -153,7 +190,7 @@ def _write_run_files(plan: Plan, s3: S3Settings | None) -> None:
     """run.json (config and manifest, what --resume continues) and last-run.json; writing them
     is also the check that the checkpoint folder is reachable and writable."""
     run = {"run_name": plan.run_name, "config": plan.cfg.to_dict(),
-           "manifest": [r.to_dict() for r in plan.manifest]}
+           "manifest": [r.to_dict() for r in plan.manifest], "durations": plan.durations}
     try:
         write_json(storage.join(plan.run_dir, RUN_FILE), run, s3)
         write_json(storage.join(plan.checkpoint_dir, LAST_RUN_FILE), {"run_name": plan.run_name}, s3)
@@ -173,7 +210,7 @@ def _resumed_plan(checkpoint_dir: str, options: TrainOptions) -> Plan:
     cfg = Config.from_dict(run["config"])
     cfg = replace(cfg, train=replace(cfg.train, checkpoint_dir=checkpoint_dir))
     manifest = tuple(ManifestRow.coerce(r) for r in run["manifest"])
-    return Plan(cfg, manifest, name, checkpoint_dir, resumed=True)
+    return Plan(cfg, manifest, name, checkpoint_dir, resumed=True, durations=run.get("durations", {}))
 
 
 # ---- 2. track -----------------------------------------------------------------------------
@@ -209,26 +246,20 @@ def _log_outputs(summary: TrainSummary, record, s3: S3Settings | None) -> None:
 
 # ---- 3. fit -------------------------------------------------------------------------------
 def _fit(plan: Plan, options: TrainOptions):
-    import ray
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    from pipelines.runtime.cluster import init_ray
     from pipelines.train.sync import SYNC_TIMEOUT_S
     from pipelines.train.worker import train_loop_per_worker
 
-    init_ray()
-    workers = plan.cfg.train.workers
-    use_gpu = ray.cluster_resources().get("GPU", 0) >= workers
+    workers, use_gpu = plan.cfg.train.workers, plan.cfg.train.gpus_per_worker > 0
     fs, path = storage.filesystem(plan.checkpoint_dir, options.s3)
     worker_plan = WorkerPlan(plan.cfg.to_dict(), plan.manifest, plan.run_name,
-                             options.s3 or S3Settings.from_env(), options.crash_once)
+                             options.s3 or S3Settings.from_env(), options.crash_once, plan.durations)
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config={"plan": worker_plan},
-        scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu,
-                                     resources_per_worker={"CPU": plan.cfg.train.cpus_per_worker},
-                                     placement_strategy=plan.cfg.train.placement),
+        scaling_config=scaling_config(plan.cfg),
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo", timeout_s=SYNC_TIMEOUT_S),
         run_config=RunConfig(
             name=plan.run_name, storage_path=path, storage_filesystem=fs,

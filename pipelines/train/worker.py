@@ -1,9 +1,10 @@
 """The per-worker loop of the training job: runs inside each Ray Train worker.
 
 Each worker restores the last checkpoint (if any), takes its share of the videos not yet done
-(whole videos, balanced by size, the same split computed on every rank), reads each one through a
-`pipelines.data.feed.VideoFeed` (decoded a few chunks ahead in a thread, no copy on local disk, the
-same feed segmentation reads) and learns from it in frame order. `pipelines.train.sync` averages
+(whole videos, balanced by duration, the same split computed on every rank: `pipelines.train.shares`),
+reads each one through a `pipelines.data.feed.VideoFeed` (decoded a few chunks ahead in a CPU thread,
+no copy on local disk, the same feed segmentation reads; on a GPU worker only the stacked model input
+moves to the device) and learns from it in frame order. `pipelines.train.sync` averages
 the weights across workers and decides when to cut a checkpoint; the cut gathers every rank's
 record, rank 0 writes the shared files, every rank its learner state, and all report it to Ray Train.
 """
@@ -21,7 +22,7 @@ import ray.train
 import torch
 import torch.distributed as dist
 
-from pipelines.data.corpus import ManifestRow, balance
+from pipelines.data.corpus import ManifestRow
 from pipelines.data.decode import DecodeSettings
 from pipelines.data.feed import VideoFeed
 from pipelines.data.storage import S3Settings
@@ -33,6 +34,7 @@ from pipelines.train.record import (
     write_learner,
     write_shared,
 )
+from pipelines.train.shares import shares
 from pipelines.train.sync import SYNC_TIMEOUT_S, Synchronizer, weights_digest
 from streamer_core import Config, Learner, Streamer, StreamerModel, StreamSource
 
@@ -61,6 +63,7 @@ class WorkerPlan:
     run_name: str
     s3: S3Settings | None = None
     crash_once: CrashOnce | None = None
+    durations: dict[str, float] = field(default_factory=dict)  # video_id -> seconds (the driver read them)
 
 
 @dataclass
@@ -127,7 +130,8 @@ class Worker:
     def share(self) -> list[ManifestRow]:
         """This rank's videos among those not done yet (every rank computes the same split)."""
         done = self.record.done()
-        return balance([r for r in self.plan.manifest if r.video_id not in done], self.world)[self.rank]
+        return shares([r for r in self.plan.manifest if r.video_id not in done], self.world,
+                      self.plan.durations)[self.rank]
 
     def run(self) -> None:
         self.record.starts.append(len(self.record.videos))
