@@ -8,8 +8,11 @@
 The preset is the recommended one at the tiny size unless given (`paper` is the published one).
 With no --input (and no data.input): the preset on the sample corpus in the local SeaweedFS
 store (started, and the corpus generated and uploaded, if needed), checkpoints in the same store.
-Joins the cluster in RAY_ADDRESS (`ray job submit` sets it), else starts a local one. A bad
-config or an unreachable input is one `error:` line and exit status 2, before any worker starts.
+Joins the cluster in RAY_ADDRESS (`ray job submit` sets it), else starts a local one. Each worker
+asks Ray for `train.cpus_per_worker` CPUs and `train.gpus_per_worker` GPUs (`--set
+train.gpus_per_worker=1`; fractions share one; 0, the default: CPU workers); decoding stays in a CPU
+thread beside the model. A bad config, an unreachable input or resources the cluster cannot grant
+is one `error:` line and exit status 2, before any worker starts.
 The last stdout line is a JSON summary: mlflow_run_id, checkpoint (URI of the final model.pt),
 videos, frames, failed_videos, seconds.
 """
