@@ -225,6 +225,8 @@ def iter_chunks(row: ManifestRow | Mapping, settings: DecodeSettings = DecodeSet
             yield chunk.to_row()
             emitted += 1
     except Exception as exc:  # one bad file must never cost the others
+        if storage.unavailable(exc):  # but a store that is down is no fault of the file's: stop the job
+            raise
         yield _failure(row, settings, exc, emitted).to_row()
 
 

@@ -5,25 +5,125 @@ for a filesystem, a client or the bytes. Settings come from the standard AWS var
 (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_ENDPOINT_URL``
 or ``AWS_ENDPOINT_URL_S3``, ``AWS_REGION`` / ``AWS_DEFAULT_REGION``) plus an explicit endpoint
 override. Secrets are excluded from ``repr`` so that settings can be logged safely.
+
+A store that restarts (SeaweedFS takes 15-20 s, a cloud endpoint has its own outages) must not
+fail a run: every request is retried with doubling waits for at least ``retry_s`` seconds
+(``STREAMER_S3_RETRY_S``, default 60) by the clients themselves, so reads inside decord, Ray
+Train's checkpoint uploads and our own writes ride it out alike. Past that the error is a
+`StoreUnavailable` (see `unavailable`): the job stops rather than record footage as failed.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlparse
 
 import boto3
+import botocore.exceptions as boto_errors
 import pyarrow.fs as pafs
 from botocore.config import Config as BotoConfig
 
 S3_SCHEME = "s3://"
 DEFAULT_REGION = "us-east-1"
+RETRY_ENV = "STREAMER_S3_RETRY_S"
+DEFAULT_RETRY_S = 60.0  # a store restart takes 15-20 s; ride out about three back to back
+# pyarrow (the AWS C++ SDK) reports a store that is down or restarting by these error names
+_DOWN = re.compile(r"AWS Error (NETWORK_CONNECTION|INTERNAL_FAILURE|SERVICE_UNAVAILABLE|SLOW_DOWN|"
+                   r"REQUEST_TIMEOUT)|curlCode: (6|7|28|52|55|56)\b")
+_DENIED = re.compile(r"AWS Error ACCESS_DENIED|\bAccessDenied\b")
+_DOWN_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "503", "500"}
+
+
+class StoreError(OSError):
+    """The store as a whole failed (down, refusing writes, full), not one object: the job stops
+    with one line that says what to fix; what it committed stands and a re-run does the rest."""
+
+
+class StoreUnavailable(StoreError, ConnectionError):
+    """Down for longer than the retry budget; no video is recorded as failed for it."""
+
+
+class StoreReadOnly(StoreError, PermissionError):
+    """Writes refused (a read-only store or key)."""
+
+
+class StoreFull(StoreError):
+    """No space left."""
+
+
+def _chain(exc: BaseException | None):
+    """`exc` and the errors it wraps (`raise ... from`, a Ray task error's `cause`)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        cause = getattr(exc, "cause", None)
+        exc = cause if isinstance(cause, BaseException) else exc.__cause__ or exc.__context__
+
+
+def _down(exc: BaseException) -> bool:
+    if isinstance(exc, StoreUnavailable | boto_errors.ConnectionError | boto_errors.HTTPClientError):
+        return True
+    if isinstance(exc, boto_errors.ClientError):
+        return exc.response.get("Error", {}).get("Code") in _DOWN_CODES
+    return isinstance(exc, OSError) and bool(_DOWN.search(str(exc)))
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc`, or an error it wraps, says the store was down or restarting rather than that
+    an object is missing, denied or broken: such an error must stop the job, not fail a video."""
+    return any(_down(e) for e in _chain(exc))
+
+
+def store_error(exc: BaseException, uri: str, settings: S3Settings | None = None) -> StoreError | None:
+    """The `StoreError` that `exc` (or an error it wraps) amounts to for the output `uri`, else None."""
+    chain = list(_chain(exc))
+    for e in chain:
+        if isinstance(e, StoreError):
+            return type(e)(str(e))  # a fresh copy: the one line, without the remote traceback
+    if any(_down(e) for e in chain):
+        return StoreUnavailable(
+            f"the store of {uri} did not answer for {_settings(settings).retry_s:g} s (see {RETRY_ENV}); "
+            "nothing is recorded for the videos in flight: run the job again to do the rest")
+    if any(isinstance(e, PermissionError) or _DENIED.search(str(e)) for e in chain):
+        return StoreReadOnly(f"the store refused to write {uri} (access denied: a read-only store or key); "
+                             "nothing was written there by this batch")
+    if any(isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT) for e in chain):
+        return StoreFull(f"no space left to write {uri}; the batches committed before stand: "
+                         "free space and run the job again to do the rest")
+    return None
+
+
+@contextmanager
+def store_errors(uri: str, settings: S3Settings | None = None) -> Iterator[None]:
+    """Failures of the store under `uri`, wherever they were raised (a Ray worker wraps them in
+    its traceback), as the one `StoreError` that says what to do; other errors pass unchanged."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:
+        error = store_error(exc, uri, settings)
+        if error is None:
+            raise
+        raise error from None
+
+
+def _attempts(retry_s: float, first_s: float, cap_s: float = float("inf")) -> int:
+    """Attempts whose waits (first_s, doubling, each at most cap_s) add up to at least retry_s."""
+    attempts, waited, wait = 1, 0.0, first_s
+    while waited < retry_s:
+        attempts, waited, wait = attempts + 1, waited + min(wait, cap_s), wait * 2
+    return attempts
 
 
 @dataclass(frozen=True)
@@ -36,7 +136,7 @@ class S3Settings:
     secret_key: str | None = field(default=None, repr=False)
     session_token: str | None = field(default=None, repr=False)
     connect_timeout_s: float = 5.0
-    max_attempts: int = 3
+    retry_s: float = DEFAULT_RETRY_S  # how long a request is retried while the store is down
 
     @classmethod
     def from_env(
@@ -52,6 +152,7 @@ class S3Settings:
             access_key=env.get("AWS_ACCESS_KEY_ID") or None,
             secret_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
             session_token=env.get("AWS_SESSION_TOKEN") or None,
+            retry_s=float(env.get(RETRY_ENV) or DEFAULT_RETRY_S),
         )
 
     def with_endpoint(self, endpoint_url: str | None) -> S3Settings:
@@ -66,6 +167,7 @@ class S3Settings:
             "AWS_ACCESS_KEY_ID": self.access_key,
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_SESSION_TOKEN": self.session_token,
+            RETRY_ENV: None if self.retry_s == DEFAULT_RETRY_S else str(self.retry_s),
         }
         return {k: v for k, v in pairs.items() if v}
 
@@ -114,10 +216,9 @@ def _s3_filesystem(settings: S3Settings) -> pafs.S3FileSystem:
     if settings.access_key:
         kwargs.update(access_key=settings.access_key, secret_key=settings.secret_key,
                       session_token=settings.session_token)
-    return pafs.S3FileSystem(
-        retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=settings.max_attempts),
-        **kwargs,
-    )
+    # the SDK's default strategy waits 50 ms, then doubles, on connection errors and 5xx replies
+    attempts = _attempts(settings.retry_s, first_s=0.05)
+    return pafs.S3FileSystem(retry_strategy=pafs.AwsDefaultS3RetryStrategy(max_attempts=attempts), **kwargs)
 
 
 def filesystem(uri: str, settings: S3Settings | None = None) -> tuple[pafs.FileSystem, str]:
@@ -132,7 +233,8 @@ def filesystem(uri: str, settings: S3Settings | None = None) -> tuple[pafs.FileS
 def _client(settings: S3Settings):
     config = BotoConfig(
         connect_timeout=settings.connect_timeout_s,
-        retries={"max_attempts": settings.max_attempts, "mode": "standard"},
+        # standard mode: random waits of up to 1, 2, 4 ... 20 s (half that on average)
+        retries={"max_attempts": _attempts(settings.retry_s, first_s=0.5, cap_s=10), "mode": "standard"},
     )
     return boto3.session.Session().client(
         "s3",

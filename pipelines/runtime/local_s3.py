@@ -16,6 +16,7 @@ import ctypes
 import json
 import logging
 import os
+import random
 import secrets
 import shlex
 import shutil
@@ -78,6 +79,26 @@ def _free_ports(n: int) -> list[int]:
     finally:
         for sock in socks:
             sock.close()
+
+
+def _server_ports(n: int) -> list[int]:
+    """Free ports below the kernel's ephemeral range: while a restarting server is down, the
+    ports it will take again must not be handed out as the local end of some connection (Ray and
+    S3 clients open many), as ports from `_free_ports` can be."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng, ports = random.Random(), []
+    while len(ports) < n:
+        port = rng.randrange(10000, max(low, 10001))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports += [port] if port not in ports else []
+    return ports
 
 
 def _credentials(state_dir: Path) -> tuple[str, str]:
@@ -164,9 +185,9 @@ def _death_signal():
 
 
 def start_server(state_dir: str | os.PathLike = DEFAULT_STATE_DIR, timeout_s: float = 60.0,
-                 attempts: int = 3, tied: bool = False) -> LocalS3:
-    """Start ``weed server`` with S3 on free ports, wait until it serves (S3 answers, its volumes
-    joined), write the state.
+                 attempts: int = 3, tied: bool = False, ports: dict[str, int] | None = None) -> LocalS3:
+    """Start ``weed server`` with S3 on free ports (or on ``ports``: a restart keeps its endpoint),
+    wait until it serves (S3 answers, its volumes joined), write the state.
 
     By default the server outlives this process (its own session, so a terminal's Ctrl-C spares
     it) for the next job. ``tied=True`` (a Ray job's driver) makes it end with this process
@@ -176,8 +197,9 @@ def start_server(state_dir: str | os.PathLike = DEFAULT_STATE_DIR, timeout_s: fl
     state.mkdir(parents=True, exist_ok=True)
     access, secret = _credentials(state)
     log_path = state / "weed.log"
+    fixed = ports
     for _ in range(attempts):
-        ports = dict(zip(PORT_FLAGS, _free_ports(len(PORT_FLAGS))))
+        ports = fixed or dict(zip(PORT_FLAGS, _server_ports(len(PORT_FLAGS))))
         with open(log_path, "ab") as out:
             proc = subprocess.Popen(_command(state, ports), stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=not tied,
@@ -234,6 +256,15 @@ def stop_server(server: LocalS3, grace_s: float = 5.0) -> bool:
             if stat.S_ISSOCK(sock.lstat().st_mode):
                 sock.unlink(missing_ok=True)
     return was_running
+
+
+def restart_server(server: LocalS3, down_s: float = 0.0) -> LocalS3:
+    """Kills the server as a crash would (SIGKILL, no grace), waits ``down_s``, starts it again on
+    the same ports and data: what clients see of a store that restarts (the fault tests)."""
+    os.kill(server.pid, signal.SIGKILL)
+    stop_server(server, grace_s=0)  # reaps it, removes its sockets
+    time.sleep(down_s)
+    return start_server(server.state_dir, ports=server.ports)
 
 
 def load_state(state_dir: str | os.PathLike = DEFAULT_STATE_DIR) -> LocalS3 | None:

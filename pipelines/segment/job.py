@@ -29,6 +29,7 @@ import ray
 from ray.data import Datasink
 from ray.data.block import BlockAccessor
 
+from pipelines.data import storage
 from pipelines.data.corpus import ManifestRow, list_corpus
 from pipelines.data.decode import DecodeSettings
 from pipelines.data.storage import S3Settings
@@ -189,7 +190,8 @@ def segment(options: SegmentOptions, settings: S3Settings | None = None) -> Segm
     with tracking.tracked_run(EXPERIMENT, run_id, options.tracking_uri, params=config, tags=tags) as run:
         sink = ResultsSink(options.output, run_id, settings)
         if todo:
-            _run_pipeline(options, loaded, run_id, todo, sink, settings, plan)
+            with storage.store_errors(options.output, settings):  # down, read-only, full: one line
+                _run_pipeline(options, loaded, run_id, todo, sink, settings, plan)
         counts = sink.counts(skipped=len(manifest) - len(todo))
         record = tables.RunRecord(run_id, "segment", started, dt.datetime.now(dt.timezone.utc), options.checkpoint,
                                    loaded.version, {**config, "mlflow_run_id": run.info.run_id}, counts)

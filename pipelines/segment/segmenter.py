@@ -127,6 +127,8 @@ def segment_rows(model: StreamerModel, rows: Sequence[ManifestRow | Mapping], de
             done.add(result.video_id)
             yield result
     except Exception as exc:  # the shared pass broke: isolate the video that broke it
+        if storage.unavailable(exc):  # the store is down: no video is at fault, the job stops
+            raise
         left = [r for r in rows if r.video_id not in done]
         if len(left) == 1:
             yield _result(left[0], time.perf_counter(), status="failed", error=f"{type(exc).__name__}: {exc}")

@@ -44,7 +44,7 @@ def test_missing_folder_names_the_uri(tmp_path):
 def test_unreachable_endpoint_names_the_uri():
     (port,) = _free_ports(1)
     settings = S3Settings(endpoint_url=f"http://127.0.0.1:{port}", access_key="a",
-                          secret_key="b", max_attempts=1, connect_timeout_s=1)
+                          secret_key="b", retry_s=0, connect_timeout_s=1)
     with pytest.raises(ConnectionError, match="s3://videos/x"):
         list_corpus("s3://videos/x", settings)
 
