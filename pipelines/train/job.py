@@ -6,8 +6,8 @@ Stages of `train`:
    unwritable checkpoint folder fails here, before any worker starts;
 2. track: one MLflow run (experiment "streamer-train") with the config as params and the
    corpus as an input;
-3. fit: a TorchTrainer (gloo on CPU; nccl with `train.gpus_per_worker`, checked against the
-   cluster first) runs `pipelines.train.worker` on every worker: whole videos per worker, balanced
+3. fit: a TorchTrainer (nccl with `train.gpus_per_worker` of 1 or more, else gloo; checked
+   against the cluster first) runs `pipelines.train.worker` on every worker: whole videos per worker, balanced
    by duration (`pipelines.train.shares`, read from the containers' headers at stage 1), each
    learned once in frame order, weights averaged every `learn.average_every` steps, a checkpoint
    every `train.checkpoint_every` videos per worker; FailureConfig restarts from the last one;
@@ -252,7 +252,8 @@ def _fit(plan: Plan, options: TrainOptions):
     from pipelines.train.sync import SYNC_TIMEOUT_S
     from pipelines.train.worker import train_loop_per_worker
 
-    workers, use_gpu = plan.cfg.train.workers, plan.cfg.train.gpus_per_worker > 0
+    workers, gpus = plan.cfg.train.workers, plan.cfg.train.gpus_per_worker
+    backend = "nccl" if gpus >= 1 else "gloo"  # nccl wants a GPU per rank; gloo also reduces CUDA tensors
     fs, path = storage.filesystem(plan.checkpoint_dir, options.s3)
     worker_plan = WorkerPlan(plan.cfg.to_dict(), plan.manifest, plan.run_name,
                              options.s3 or S3Settings.from_env(), options.crash_once, plan.durations)
@@ -260,12 +261,12 @@ def _fit(plan: Plan, options: TrainOptions):
         train_loop_per_worker,
         train_loop_config={"plan": worker_plan},
         scaling_config=scaling_config(plan.cfg),
-        torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo", timeout_s=SYNC_TIMEOUT_S),
+        torch_config=TorchConfig(backend=backend, timeout_s=SYNC_TIMEOUT_S),
         run_config=RunConfig(
             name=plan.run_name, storage_path=path, storage_filesystem=fs,
             failure_config=FailureConfig(max_failures=plan.cfg.train.max_failures),
             checkpoint_config=CheckpointConfig(num_to_keep=2)),
     )
-    log.info("training %d videos on %d workers (%s); checkpoints in %s", len(plan.manifest), workers,
-             "GPU, nccl" if use_gpu else "CPU, gloo", plan.run_dir)
+    log.info("training %d videos on %d workers (%g GPUs each, %s); checkpoints in %s", len(plan.manifest), workers,
+             gpus, backend, plan.run_dir)
     return trainer.fit()
