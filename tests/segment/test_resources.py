@@ -7,10 +7,14 @@ import pytest
 from helpers.segment import make_corpus, train_tiny
 
 from pipelines.cli import UserError
+from pipelines.data.corpus import list_corpus
+from pipelines.data.decode import DecodeSettings
+from pipelines.data.feed import VideoFeed
 from pipelines.runtime.local_s3 import _free_ports
 from pipelines.segment import cli
 from pipelines.segment.job import SegmentOptions, segment
 from pipelines.segment.resources import ActorPlan, plan_actors
+from streamer_core import StreamerModel, load_config
 from streamer_core.config import InferenceConfig
 
 CPUS_8 = {"CPU": 8.0}
@@ -54,6 +58,14 @@ def test_actors_given_reads_the_flag_the_overrides_and_the_config_file(tmp_path)
     assert cli.actors_given(parse(["--actors", "1"]))
     assert cli.actors_given(parse(["--set", "inference.actors=1"]))
     assert cli.actors_given(parse(["--config", str(tmp_path / "c.yaml")]))
+
+
+def test_decoding_stays_on_the_cpu_whatever_the_models_device(tmp_path):
+    """The feed converts samples in its CPU thread; only the stacked input moves to the model's device."""
+    row = list_corpus(str(make_corpus(tmp_path, videos=1, bad=False)))[0]
+    model = StreamerModel(load_config("tiny").model).to("meta")  # a device with no data stands for a GPU
+    chunks = list(VideoFeed(row, DecodeSettings.for_model(model.cfg), model))
+    assert chunks and all(c.device.type == "cpu" for c in chunks)
 
 
 @pytest.fixture(scope="module")
