@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from pipelines.data.storage import StoreError
 from streamer_core import CheckpointError, ConfigError, InputError
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class UnknownNameError(UserError, KeyError):
 # What a user can cause and fix; anything else is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (
     UserError, ConfigError, CheckpointError, InputError, FileNotFoundError, PermissionError, ConnectionError,
-    IsADirectoryError, NotADirectoryError, duckdb.Error)
+    IsADirectoryError, NotADirectoryError, StoreError, duckdb.Error)
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):

@@ -95,9 +95,10 @@ def store_error(exc: BaseException, uri: str, settings: S3Settings | None = None
             f"the store of {uri} did not answer for {_settings(settings).retry_s:g} s (see {RETRY_ENV}); "
             "nothing is recorded for the videos in flight: run the job again to do the rest")
     if any(isinstance(e, PermissionError) or _DENIED.search(str(e)) for e in chain):
-        return StoreReadOnly(f"the store refused to write {uri} (access denied: a read-only store or key); "
-                             "nothing was written there by this batch")
-    if any(isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT) for e in chain):
+        return StoreReadOnly(f"the store refused writes to {uri} (access denied: a read-only store, or a key "
+                             "that may not write); no partial commit is visible there")
+    if any(isinstance(e, OSError) and (e.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(e))
+           for e in chain):
         return StoreFull(f"no space left to write {uri}; the batches committed before stand: "
                          "free space and run the job again to do the rest")
     return None

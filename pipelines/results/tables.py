@@ -153,6 +153,18 @@ def write_commit(output: str, tables: Mapping[str, pa.Table], info: Mapping | No
     return commit_id
 
 
+def check_writable(output: str, settings: S3Settings | None = None) -> None:
+    """Writes and removes a small object beside the commit markers (never read as one): a
+    read-only store or key fails here, before any work, as one `StoreReadOnly` line."""
+    fs, root = storage.filesystem(output, settings)
+    probe = f"{root}/{COMMITS_DIR}/.write-check-{uuid.uuid4().hex[:8]}"
+    with storage.store_errors(output, settings):
+        if isinstance(fs, pafs.LocalFileSystem):
+            fs.create_dir(f"{root}/{COMMITS_DIR}", recursive=True)
+        put_atomic(fs, probe, b"")
+        fs.delete_file(probe)
+
+
 def list_files(fs: pafs.FileSystem, folder: str) -> list[pafs.FileInfo]:
     selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
     return [info for info in fs.get_file_info(selector) if info.type == pafs.FileType.File]

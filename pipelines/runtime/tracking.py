@@ -4,6 +4,7 @@ Store: `--tracking-uri`, else MLFLOW_TRACKING_URI, else a sqlite file in the loc
 (MLflow 3 refuses the old ./mlruns file store), with artifacts in a folder beside it."""
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +61,21 @@ def experiment_id(mlflow, name: str, uri: str) -> str:
 
 
 @contextmanager
+def _first_use_lock(uri: str) -> Iterator[None]:
+    """Jobs that start at once on one sqlite store take turns to set it up: MLflow creates and
+    migrates the tables of a new db on first use and each would create the experiment, so two at
+    once fail ("duplicate column", "already exists"). A lock file beside the db; no-op elsewhere."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    path = Path(uri[len("sqlite:///"):])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+@contextmanager
 def tracked_run(experiment: str, run_name: str, uri: str | None = None,
                 params: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> Iterator[Any]:
     """Opens one MLflow run (the caller logs metrics and artifacts through `mlflow`); yields the run."""
@@ -67,8 +83,9 @@ def tracked_run(experiment: str, run_name: str, uri: str | None = None,
 
     resolved = tracking_uri(uri)
     mlflow.set_tracking_uri(resolved)
-    with mlflow.start_run(experiment_id=experiment_id(mlflow, experiment, resolved), run_name=run_name,
-                          tags=tags or {}) as run:
+    with _first_use_lock(resolved):
+        experiment = experiment_id(mlflow, experiment, resolved)
+    with mlflow.start_run(experiment_id=experiment, run_name=run_name, tags=tags or {}) as run:
         if params:
             mlflow.log_params({k: str(v)[:500] for k, v in flatten(params).items()})
         yield run

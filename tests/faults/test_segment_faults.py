@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import time
 from collections import Counter
 
 import pytest
@@ -20,12 +22,14 @@ VIDEOS = 8
 
 
 @pytest.fixture
-def setup(store, bucket, tmp_path):
-    """8 sample videos (8-12 s) and a tiny model in the store; the job's arguments."""
+def setup(store, bucket, tmp_path, request):
+    """8 sample videos (8-12 s unless the test asks for other durations) and a tiny model in the
+    store; the job's arguments."""
     settings = store.settings()
     footage = f"{bucket}/footage"
-    storage.upload_dir(make_corpus(tmp_path / "corpus", videos=VIDEOS, min_duration_s=8, max_duration_s=12,
-                                   bad=False), footage, settings)
+    seconds = getattr(request, "param", (8, 12))
+    storage.upload_dir(make_corpus(tmp_path / "corpus", videos=VIDEOS, min_duration_s=seconds[0],
+                                   max_duration_s=seconds[1], bad=False), footage, settings)
     checkpoint = train_tiny(footage, f"{bucket}/model.pt", settings)
     output = f"{bucket}/results"
     args = ["--checkpoint", checkpoint, "--input", footage, "--output", output, "--batch-videos", "1",
@@ -99,26 +103,29 @@ def test_store_restarts_mid_run(setup, jobs, store):
     assert_once_per_model(output, settings)
 
 
-def _segment_actors() -> list:
-    from ray.util.state import list_actors
+def _busy_actor(job, timeout_s: float = 120) -> int:
+    """The PID of a segment actor while it runs a batch (a running task of the actor pool)."""
+    from ray.util.state import list_tasks
 
-    return [a for a in list_actors(filters=[("state", "=", "ALIVE")], detail=True)
-            if "SegmentActor" in a.class_name]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and job.poll() is None:
+        for task in list_tasks(filters=[("state", "=", "RUNNING")], detail=True):
+            if "SegmentActor" in task.name and task.worker_pid:
+                return task.worker_pid
+        time.sleep(0.1)
+    raise AssertionError("no segment batch seen running")
 
 
+@pytest.mark.parametrize("setup", [(20, 30)], indirect=True)  # batches of a few seconds, to be caught running
 def test_actor_killed_mid_batch(setup, jobs):
     args, output, settings = setup
-    job = jobs.start(args)
-    jobs.wait_for_commits(output, settings, job)
-    actors = _segment_actors()
-    assert actors and job.poll() is None
-    os.kill(actors[0].pid, signal.SIGKILL)  # busy with its next video: the first is committed
+    job = jobs.start([*args, "--batch-videos", "4"])
+    os.kill(_busy_actor(job), signal.SIGKILL)
     status, summary, log = jobs.finish(job)
     assert status == 0, log[-3000:]
     assert summary["videos_ok"] == VIDEOS
     assert set(rows_per_video(output, settings).values()) == {1}
     assert_once_per_model(output, settings)
-    assert actors[0].pid not in [a.pid for a in _segment_actors()]
 
 
 def test_read_only_store_is_one_error_and_nothing_written(setup, jobs, store):
@@ -131,3 +138,31 @@ def test_read_only_store_is_one_error_and_nothing_written(setup, jobs, store):
     bucket, key = storage.split_s3(output)
     listed = storage.s3_client(settings).list_objects_v2(Bucket=bucket, Prefix=key)
     assert listed.get("KeyCount", 0) == 0
+
+
+def test_full_output_is_one_error_then_a_rerun_finishes(setup, jobs, tmp_path):
+    """A local output on a 64 KB tmpfs: room for a few commits, then no space left. Every visible
+    commit is whole; once there is room again the re-run does the rest."""
+    args, _, settings = setup
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]).returncode:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        output = str(disk / "results")
+        args = [*args[:args.index("--output") + 1], output, *args[args.index("--output") + 2:]]
+        status, _, log = jobs.finish(jobs.start(args))
+        errors = [line for line in log.splitlines() if line.startswith("error:")]
+        assert status == 2 and len(errors) == 1 and "no space left" in errors[0] and output in errors[0], log[-3000:]
+        done = rows_per_video(output, settings)
+        assert len(done) < VIDEOS and set(done.values()) <= {1}
+        for name in tables.SCHEMAS:
+            tables.read_table(output, name, settings)  # every committed file is whole
+        subprocess.run(["mount", "-o", "remount,size=8m", str(disk)], check=True)
+        status, summary, log = jobs.finish(jobs.start(args))
+        assert status == 0, log[-3000:]
+        assert (summary["videos_ok"], summary["videos_skipped"]) == (VIDEOS - len(done), len(done))
+        assert set(rows_per_video(output, settings).values()) == {1}
+        assert_once_per_model(output, settings)
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
