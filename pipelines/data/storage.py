@@ -234,7 +234,8 @@ def filesystem(uri: str, settings: S3Settings | None = None) -> tuple[pafs.FileS
 def _client(settings: S3Settings):
     config = BotoConfig(
         connect_timeout=settings.connect_timeout_s,
-        # standard mode: random waits of up to 1, 2, 4 ... 20 s (half that on average)
+        # standard mode: random waits of up to 1, 2, 4 ... 20 s, so the budget holds on average only
+        # (boto3 lists corpora on the driver; every read and write of a run goes through pyarrow)
         retries={"max_attempts": _attempts(settings.retry_s, first_s=0.5, cap_s=10), "mode": "standard"},
     )
     return boto3.session.Session().client(
