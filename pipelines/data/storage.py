@@ -7,10 +7,12 @@ or ``AWS_ENDPOINT_URL_S3``, ``AWS_REGION`` / ``AWS_DEFAULT_REGION``) plus an exp
 override. Secrets are excluded from ``repr`` so that settings can be logged safely.
 
 A store that restarts (SeaweedFS takes 15-20 s, a cloud endpoint has its own outages) must not
-fail a run: every request is retried with doubling waits for at least ``retry_s`` seconds
-(``STREAMER_S3_RETRY_S``, default 60) by the clients themselves, so reads inside decord, Ray
-Train's checkpoint uploads and our own writes ride it out alike. Past that the error is a
-`StoreUnavailable` (see `unavailable`): the job stops rather than record footage as failed.
+fail a run: every request is retried with doubling waits for ``retry_s`` seconds
+(``STREAMER_S3_RETRY_S``, default 60) by the clients themselves, so reads for decoding, Ray
+Train's checkpoint uploads and our commits ride it out alike (pyarrow, which does all of a run's
+I/O: at least that long; boto3, which lists corpora: that long on average, its waits are random).
+Past that, `unavailable` tells such an error from a missing or broken object and `store_errors`
+turns it into one `StoreUnavailable` line: the job stops rather than record footage as failed.
 """
 
 from __future__ import annotations

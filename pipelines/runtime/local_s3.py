@@ -258,12 +258,11 @@ def stop_server(server: LocalS3, grace_s: float = 5.0) -> bool:
     return was_running
 
 
-def restart_server(server: LocalS3, down_s: float = 0.0) -> LocalS3:
-    """Kills the server as a crash would (SIGKILL, no grace), waits ``down_s``, starts it again on
-    the same ports and data: what clients see of a store that restarts (the fault tests)."""
+def restart_server(server: LocalS3) -> LocalS3:
+    """Kills the server as a crash would (SIGKILL, no grace) and starts it again on the same ports
+    and data: what clients see of a store that restarts (the fault tests)."""
     os.kill(server.pid, signal.SIGKILL)
     stop_server(server, grace_s=0)  # reaps it, removes its sockets
-    time.sleep(down_s)
     return start_server(server.state_dir, ports=server.ports)
 
 
