@@ -9,10 +9,14 @@ the last line is the summary.
    --folder (kept and reused by later runs with the same sizes; default a temp folder);
 2. the job over the short videos with an untrained model (`benchmarks/segment.py`'s run: speed does
    not depend on the weights): video_seconds_per_s end to end; ratio_to_model, its steady state (the
-   actors' time on their batches) over `benchmarks/core.py`'s model alone with as many threads as
-   actors; overhead_ms_per_video, end-to-end seconds beyond the model alone's, per video;
-3. the long video in one actor, whose peak RSS (VmHWM) is read from /proc every half second:
-   rss_mb_min5 when the actor is 5 minutes into the video (by elapsed share), rss_mb_min60 at its end;
+   actors' time on their batches) over the model alone: the same model on the first --alone-videos
+   videos' samples, decoded beforehand, in batches as the actors take them, one thread per actor
+   (`benchmarks/core.py` times one batch, which for streams this short is mostly per-run costs);
+   overhead_ms_per_video, the end-to-end seconds beyond the model alone's, per video;
+3. the long video in one actor, whose peak RSS (VmHWM) is read from /proc every half second once
+   it has loaded its model: rss_mb_min5 when it is 5 minutes into the video (by elapsed share),
+   rss_mb_min60 at its end
+   (and the current RSS at each tenth of the video, to tell steady growth from a spike at the end);
 4. nightly_noop_s: the job again over the same listing, every video skipped;
 5. the events topped up to --event-rows through the real results writer (`benchmarks/compact.py`),
    then `pipelines.results.compact`: files per table before and after;
@@ -33,14 +37,17 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from bench_jobs import job_parser, model_alone  # beside this script
+import torch
+from bench_jobs import job_parser  # beside this script
 from compact import write_commits
 from segment import run_job
 
+from pipelines.data.corpus import list_corpus
+from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.results import compact, query
 from pipelines.sample.corpus import CorpusOptions, make_specs, write_corpus, write_video
 from pipelines.segment.job import SegmentOptions, segment
-from streamer_core import load_config
+from streamer_core import Streamer, StreamerModel, StreamSource, load_config
 from streamer_core.config import InferenceConfig
 
 
@@ -66,6 +73,20 @@ def write_inputs(folder: Path, args: argparse.Namespace) -> None:
     stamp.write_text(json.dumps(sizes))
 
 
+def model_alone(folder: Path, videos: int, batch: int) -> float:
+    """Video-seconds/s of the job's model on one thread over decoded samples of the first videos."""
+    torch.set_num_threads(1)  # as in each actor (Ray sets OMP_NUM_THREADS to its CPUs)
+    model = StreamerModel.from_checkpoint(folder / "model.pt").eval()
+    decode = DecodeSettings.for_model(model.cfg)
+    rows = list_corpus(str(folder / "corpus"))[:videos]
+    chunks = [list(iter_chunks(r, decode)) for r in rows]
+    streams = [StreamSource(r.video_id, [c["samples"] for c in cs], cs[0]["duration_s"]) for r, cs in zip(rows, chunks)]
+    start = time.perf_counter()
+    with torch.no_grad():
+        done = [h.duration_s for k in range(0, len(streams), batch) for h in Streamer(model).run(streams[k:k + batch])]
+    return sum(done) / (time.perf_counter() - start)
+
+
 def _descends_from_us(pid: int) -> bool:
     """Whether the process was started by this one, through Ray's raylet (not another user's Ray)."""
     while pid > 1:
@@ -78,30 +99,31 @@ def _descends_from_us(pid: int) -> bool:
     return False
 
 
-def _actor_peak_kb() -> int | None:
-    """VmHWM of this run's segment actor (its process title names SegmentActor), if one runs."""
+def _actor_memory_kb() -> tuple[int, int] | None:
+    """(VmHWM, VmRSS) of this run's segment actor once it has loaded its model (its process title
+    names SegmentActor, and __init__ until then)."""
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"SegmentActor" in (entry / "cmdline").read_bytes() \
-                    and _descends_from_us(int(entry.name)):
+            title = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+            if b"SegmentActor" in title and b"__init__" not in title and _descends_from_us(int(entry.name)):
                 status = (entry / "status").read_text()
-                return int(status.split("VmHWM:")[1].split()[0])
+                return tuple(int(status.split(f"{key}:")[1].split()[0]) for key in ("VmHWM", "VmRSS"))
         except (OSError, IndexError, ValueError):
             continue
     return None
 
 
 @contextmanager
-def sampled_actor_peaks(every_s: float = 0.5):
-    """(seconds, VmHWM kB) of the segment actor while the block runs."""
-    samples: list[tuple[float, int]] = []
+def sampled_actor_memory(every_s: float = 0.5):
+    """(seconds, VmHWM kB, VmRSS kB) of the segment actor while the block runs."""
+    samples: list[tuple[float, int, int]] = []
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.wait(every_s):
-            kb = _actor_peak_kb()
+            kb = _actor_memory_kb()
             if kb is not None:
-                samples.append((time.perf_counter(), kb))
+                samples.append((time.perf_counter(), *kb))
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
@@ -112,11 +134,11 @@ def sampled_actor_peaks(every_s: float = 0.5):
         thread.join()
 
 
-def peak_at(samples: list[tuple[float, int]], share: float) -> float:
-    """Peak RSS in MB at that share of the actor's life (its video is read at a steady pace)."""
+def memory_at(samples: list[tuple[float, int, int]], share: float, peak: bool = True) -> float:
+    """Peak (or current) RSS in MB at that share of the actor's life (its video is read at a steady pace)."""
     first, last = samples[0][0], samples[-1][0]
-    kb = [k for t, k in samples if t <= first + share * (last - first)][-1]
-    return round(kb / 1024, 1)
+    at = [s for s in samples if s[0] <= first + share * (last - first)][-1]
+    return round(at[1 if peak else 2] / 1024, 1)
 
 
 def query_p50s(output: str, videos: list[dict], count: int) -> dict[str, float]:
@@ -140,18 +162,18 @@ def run(folder: Path, args: argparse.Namespace) -> dict:
     shutil.rmtree(folder / "out", ignore_errors=True)
     (folder / "mlflow.db").unlink(missing_ok=True)
     job, videos = run_job(args, folder)  # init_ray, model.pt, the job over corpus/ into out/
-    frames, video_s = sum(v["frames"] for v in videos), sum(v["duration_s"] for v in videos)
-    alone = model_alone(args, "infer", round(frames / len(videos)), args.batch_videos, args.actors)
-    alone_video_s = alone["frames_per_s"] * load_config(args.preset, overrides=args.overrides).model.snippet_size
+    video_s = sum(v["duration_s"] for v in videos)
+    alone_video_s = args.actors * model_alone(folder, args.alone_videos, args.batch_videos)  # one per actor
     emit("job", **job, model_alone_video_s_per_s=round(alone_video_s, 2))
 
     options = SegmentOptions(checkpoint=str(folder / "model.pt"), input=str(folder / "long"),
                              output=str(folder / "out"), tracking_uri=f"sqlite:///{folder}/mlflow.db", plots=0,
                              inference=InferenceConfig(batch_videos=1, actors=1))
-    with sampled_actor_peaks() as samples:
+    with sampled_actor_memory() as samples:
         long_run = segment(options)
-    rss = {"rss_mb_min5": peak_at(samples, min(1.0, 5 / args.long_minutes)), "rss_mb_min60": peak_at(samples, 1.0)}
-    emit("long", seconds=long_run.seconds, video_seconds=long_run.video_seconds, samples=len(samples), **rss)
+    rss = {"rss_mb_min5": memory_at(samples, min(1.0, 5 / args.long_minutes)), "rss_mb_min60": memory_at(samples, 1.0)}
+    emit("long", seconds=long_run.seconds, video_seconds=long_run.video_seconds, samples=len(samples), **rss,
+         rss_mb_by_tenth=[memory_at(samples, k / 10, peak=False) for k in range(1, 11)])
 
     nightly = segment(replace(options, input=str(folder / "corpus"),
                               inference=InferenceConfig(args.batch_videos, args.actors)))
@@ -187,6 +209,7 @@ def main() -> None:
     p.add_argument("--actors", type=int, default=2)
     p.add_argument("--event-rows", type=int, default=1_000_000, help="events topped up to this many rows")
     p.add_argument("--queries", type=int, default=30, help="videos each query is timed on")
+    p.add_argument("--alone-videos", type=int, default=200, help="videos the model alone is timed on")
     p.add_argument("--folder", help="keeps the corpus between runs (results, model and MLflow store replaced)")
     args = p.parse_args()
     if args.folder:
