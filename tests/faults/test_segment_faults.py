@@ -165,4 +165,4 @@ def test_full_output_is_one_error_then_a_rerun_finishes(setup, jobs, tmp_path):
         assert set(rows_per_video(output, settings).values()) == {1}
         assert_once_per_model(output, settings)
     finally:
-        subprocess.run(["umount", str(disk)], check=True)
+        subprocess.run(["umount", "--lazy", str(disk)], check=True)
