@@ -35,7 +35,7 @@ from pipelines.sample.corpus import TRUTH_FILE, CorpusOptions, write_corpus
 from streamer_core import Config, load_config
 from streamer_core.metrics import Segmentation, boundary_scores, frame_scores
 
-TOLERANCES_S = (0.5, 1.0)
+TOLERANCES_S = (0.25, 0.5, 1.0)  # 0.25 s: how well a cut is timed, beyond being found
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Corpus:
 
 def _sample(**options) -> Callable[[Path], object]:
     return lambda folder: write_corpus(folder, CorpusOptions(videos=12, min_duration_s=30, max_duration_s=50,
-                                                             **options))
+                                                             length_step_s=0.0, **options))
 
 
 def _shots(**options) -> Callable[[Path], object]:
@@ -61,10 +61,11 @@ def _shots(**options) -> Callable[[Path], object]:
 
 SCENES = {0: ("actions", 0), 1: ("scenes", 1)}
 CORPORA = {
-    "sample-501": Corpus("tune", _sample(seed=501), SCENES),
-    "sample-502": Corpus("tune", _sample(seed=502, style="flat", fps=(12.5,)), SCENES),
-    "sample-503": Corpus("tune", _sample(seed=503, fps=(29.97, 24.0)), SCENES),
-    "sample-504": Corpus("tune", _sample(seed=504, dissolve_s=1.0), SCENES),  # scenes dissolve into each other
+    # the planted sample corpus with boundaries anywhere in time (length_step_s=0), not on the sampling grid
+    "sample-511": Corpus("tune", _sample(seed=511), SCENES),
+    "sample-512": Corpus("tune", _sample(seed=512, style="flat", fps=(12.5,)), SCENES),
+    "sample-513": Corpus("tune", _sample(seed=513, fps=(29.97, 24.0)), SCENES),
+    "sample-514": Corpus("tune", _sample(seed=514, dissolve_s=1.0), SCENES),  # scenes dissolve into each other
     "motions": Corpus("tune", datasets.write_basic_motions, {0: ("activities", 0)}, "features"),
     "shots-a": Corpus("test", _shots(videos=6, seed=9001), {0: ("actions", 0), 1: ("shots", 1)}),
     "shots-b": Corpus("test", _shots(videos=6, seed=9002), {0: ("actions", 0), 1: ("shots", 1)}),

@@ -45,6 +45,8 @@ class ModelConfig:
     refine: float = 0.0  # > 0: at the end of a video, level 0's events are placed again by a kernel
     #                      change-point pass over its inputs' embeddings, this penalty x ln(inputs)
     #                      per cut (streamer_core.refine; 0: off, the paper)
+    cut_at: str = "sample"  # an event starts at its first sample's time ("sample", the paper) or, for
+    #                         frames, midway after the sample before ("between"; streamer_core.timing)
     refine_levels: int = 1  # with refine: levels placed again bottom up by the same pass over the events
     #                         of the level below (1: level 0 only; the online cuts above snap to it)
     init_layers: int = 1
@@ -113,10 +115,11 @@ class Config:
 
 # Not in the paper: cut at unusual steps of the prediction score, events of at least 2 s at 0.5 s
 # snippets, hard cuts (most of the frame changes colour at once) end the events of levels 0 and 1,
-# and level 0's events are placed again at the end of a video (refine); chosen on the tune corpora
+# level 0's events are placed again at the end of a video (refine), and an event starting at a frame
+# is stamped midway after the frame before (cut_at); chosen on the tune corpora
 # of benchmarks/quality.py, measured on its test corpora (the README's quality table).
 IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04,
-                        "refine": 0.2}
+                        "refine": 0.2, "cut_at": "between"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -144,6 +147,7 @@ _CHOICES = {
     "model.loss": ("cosine", "mse"),
     "model.demarcation": ("average", "fixed", "accum", "peaks"),
     "model.precision": ("float32", "bfloat16", "auto"),
+    "model.cut_at": ("sample", "between"),
     "train.placement": ("PACK", "SPREAD"),
 }
 

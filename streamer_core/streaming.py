@@ -23,6 +23,7 @@ from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
 from streamer_core.model import StreamerModel
 from streamer_core.refine import confirmed_cuts, refined_cuts
+from streamer_core.timing import start_offset_s
 
 
 @dataclass
@@ -99,6 +100,9 @@ class Streamer:
         embeddings = [s.embeddings for s in stream.levels[:active]]
         if self.cfg.refine and stream.inputs:
             boundaries, embeddings = self._refined(stream, boundaries)
+        offset = start_offset_s(self.cfg.cut_at, self.cfg.input_kind, self.cfg.snippet_size)
+        if offset:
+            boundaries = [[t - offset for t in level] for level in boundaries]
         return Hierarchy.from_boundaries(stream.video_id, duration, boundaries, embeddings,
                                          [s.scores for s in stream.levels[:active]], stream.changes)
 
@@ -199,7 +203,7 @@ class Streamer:
             if self.cfg.refine:
                 for stream, vector, cut in zip(streams, self._embed(0, items).detach().float().cpu().numpy(),
                                                hard or [False] * len(streams)):
-                    stream.inputs.append(vector)
+                    stream.inputs.append(vector.copy())  # a row view would keep the whole batch
                     if cut:
                         stream.hard_cuts.append(stream.samples_seen)
             self._advance(0, streams, x, items, hard)

@@ -42,6 +42,7 @@ from pipelines.data.corpus import ManifestRow
 from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.results.tables import EVENTS_SCHEMA
 from streamer_core.hierarchy import Hierarchy
+from streamer_core.timing import start_offset_s
 
 with warnings.catch_warnings():  # finch warns at import that its optional ANN backend is absent
     warnings.simplefilter("ignore", UserWarning)
@@ -65,6 +66,8 @@ class VideoInput:
     t_sec: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [N]
     features: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # [N, F]
     counts: tuple[int, ...] = ()  # true segments per level, finest first (for matched counts)
+    start_offset_s: float = 0.0  # an event starting at snippet i is stamped t_sec[i] minus this
+    #                              (streamer_core.timing: midway after the snippet before, for frames)
     error: str = ""  # why the video could not be decoded ("" when fine)
 
 
@@ -88,10 +91,12 @@ def load_video(row: ManifestRow, snippet_size: float = 0.5, size: int = 16,
     if chunks[-1]["error"]:
         return VideoInput(row.video_id, 0.0, row.uri, counts=tuple(counts), error=chunks[-1]["error"])
     samples = np.concatenate([c["samples"] for c in chunks])
-    feats = (snippet_features(samples, size) if samples.ndim == 4 else
+    frames = samples.ndim == 4
+    feats = (snippet_features(samples, size) if frames else
              (samples - samples.mean(0)) / np.where(samples.std(0) > 1e-6, samples.std(0), 1.0))
+    offset = start_offset_s("between", "frames" if frames else "features", snippet_size)
     return VideoInput(row.video_id, float(chunks[-1]["duration_s"]), row.uri,
-                      np.concatenate([c["t_sec"] for c in chunks]), feats.astype(np.float32), tuple(counts))
+                      np.concatenate([c["t_sec"] for c in chunks]), feats.astype(np.float32), tuple(counts), offset)
 
 
 def uniform(video: VideoInput) -> list[list[float]]:
@@ -175,14 +180,19 @@ def twfinch_partitions(features: np.ndarray, counts: Sequence[int] = ()) -> list
     return partitions
 
 
-def _label_boundaries(labels: np.ndarray, t_sec: np.ndarray) -> list[float]:
-    return t_sec[1:][labels[1:] != labels[:-1]].tolist()
+def _starts(video: VideoInput, indices: Sequence[int]) -> list[float]:
+    """The stamped start times of events that begin at these snippets."""
+    return [float(video.t_sec[i]) - video.start_offset_s for i in indices]
+
+
+def _label_boundaries(labels: np.ndarray, video: VideoInput) -> list[float]:
+    return _starts(video, np.flatnonzero(labels[1:] != labels[:-1]) + 1)
 
 
 def twfinch(video: VideoInput) -> list[list[float]]:
     """TW-FINCH levels over the snippet features; with true counts when the video has them."""
     partitions = twfinch_partitions(video.features, video.counts)
-    return [_label_boundaries(labels, video.t_sec) for labels in partitions] or [[]]
+    return [_label_boundaries(labels, video) for labels in partitions] or [[]]
 
 
 def abd(video: VideoInput, k: float = 1.0) -> list[list[float]]:
@@ -194,7 +204,7 @@ def abd(video: VideoInput, k: float = 1.0) -> list[list[float]]:
     d = 1.0 - np.sum(unit[1:] * unit[:-1], axis=1)  # d[i]: between sample i and i + 1
     padded = np.concatenate([[-np.inf], d, [-np.inf]])
     peak = (d >= padded[:-2]) & (d > padded[2:]) & (d > d.mean() + k * d.std())
-    return [video.t_sec[1:][peak].tolist()]
+    return [_starts(video, np.flatnonzero(peak) + 1)]
 
 
 def grid(video: VideoInput, period_s: float = GRID_PERIOD_S) -> list[list[float]]:
@@ -204,7 +214,7 @@ def grid(video: VideoInput, period_s: float = GRID_PERIOD_S) -> list[list[float]
 
 def _cut_times(video: VideoInput, ends: Sequence[int]) -> list[float]:
     """Segment ends (ruptures / claspy: indices into the snippets, the last one ``N``) as times."""
-    return [float(video.t_sec[i]) for i in ends if 0 < i < len(video.t_sec)]
+    return _starts(video, [i for i in ends if 0 < i < len(video.t_sec)])
 
 
 def pelt(video: VideoInput, penalty: float = PELT_PENALTY) -> list[list[float]]:

@@ -50,13 +50,16 @@ class CorpusOptions:
     lossless: bool = False  # ffv1 in .mkv (exact pixels) instead of libx264 in .mp4
     vfr: bool = False  # jittered frame times (needs lossless: mkv keeps any timestamps)
     dissolve_s: float = 0.0  # scenes cross-dissolve over this long instead of cutting (truth: the midpoint)
+    length_step_s: float = 0.5  # action lengths are multiples of this; 0: any length, so boundaries fall
+    #                             between samples as in real footage, not on the 0.5 s sampling grid
 
 
-def _split_durations(rng: np.random.Generator, total: float) -> list[float]:
-    """Split ``total`` (a multiple of 0.5 s, >= 2) into action lengths of 2-8 s."""
+def _split_durations(rng: np.random.Generator, total: float, step_s: float = 0.5) -> list[float]:
+    """Split ``total`` (>= 2 s) into action lengths of 2-8 s, multiples of ``step_s`` (0: any)."""
     lengths, left = [], total
     while left > 8:
-        step = float(rng.choice(np.arange(2.0, min(8.0, left - 2.0) + 0.25, 0.5)))
+        top = min(8.0, left - 2.0)
+        step = float(rng.choice(np.arange(2.0, top + step_s / 2, step_s)) if step_s else rng.uniform(2.0, top))
         lengths.append(step)
         left -= step
     return lengths + [left]
@@ -132,7 +135,7 @@ def make_specs(options: CorpusOptions = CorpusOptions()) -> list[VideoSpec]:
         specs.append(VideoSpec(
             video_id=f"part{i % 2}/video_{i:03d}.{suffix}", size=options.size, fps=fps,
             lossless=options.lossless,
-            scenes=_make_scenes(rng, _split_durations(rng, max(total, 2.0)), options),
+            scenes=_make_scenes(rng, _split_durations(rng, max(total, 2.0), options.length_step_s), options),
             frame_times=_frame_times(rng, fps, max(total, 2.0), options.vfr), dissolve_s=options.dissolve_s))
     return specs
 
@@ -215,13 +218,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vfr", action="store_true", help="variable frame rate (with --lossless)")
     parser.add_argument("--dissolve", type=float, default=defaults.dissolve_s,
                         help="seconds over which scenes cross-dissolve (0: hard cuts)")
+    parser.add_argument("--length-step", type=float, default=defaults.length_step_s,
+                        help="action lengths are multiples of this many seconds (0: any length)")
     parser.add_argument("--upload", help="also copy the corpus to this s3:// prefix or folder")
     args = parser.parse_args(argv)
     options = CorpusOptions(
         videos=args.videos, seed=args.seed, min_duration_s=args.min_duration,
         max_duration_s=args.max_duration, fps=args.fps,
         size=args.size, style=args.style, lossless=args.lossless, vfr=args.vfr,
-        dissolve_s=args.dissolve)
+        dissolve_s=args.dissolve, length_step_s=args.length_step)
     specs = write_corpus(args.out, options)
     total = sum(s.duration_s for s in specs)
     print(f"wrote {len(specs)} videos ({total:.1f} s) and {TRUTH_FILE} to {args.out}")

@@ -269,4 +269,5 @@ def _fit(plan: Plan, options: TrainOptions):
     )
     log.info("training %d videos on %d workers (%g GPUs each, %s); checkpoints in %s", len(plan.manifest), workers,
              gpus, backend, plan.run_dir)
-    return trainer.fit()
+    with storage.store_errors(plan.checkpoint_dir, options.s3):  # a store down past the retry budget: one line
+        return trainer.fit()

@@ -77,7 +77,8 @@ def test_refinement_keeps_hard_cuts_and_is_off_in_the_paper_preset():
     model = StreamerModel(cfg.model).eval()
     with torch.no_grad():
         (h,) = Streamer(model).run([StreamSource("v", [frames])])
-    assert h.boundaries(0) == [5.0, 10.0, 15.0, 20.0, 25.0]  # the hard cuts, every 10 inputs
+    # the hard cuts, every 10 inputs, stamped midway after the input before (model.cut_at=between)
+    assert h.boundaries(0) == [4.75, 9.75, 14.75, 19.75, 24.75]
     assert load_config("paper").model.refine == 0  # the published rule has no refinement
 
 
@@ -97,3 +98,17 @@ def test_a_run_of_hard_cuts_is_one_transition_kept_at_its_middle():
     moving = [0.06] * 6 + [0.10, 0.12] + [0.06] * 6  # the same pair amid fast motion
     assert confirmed_cuts([7, 8], moving) == []
     assert confirmed_cuts([7, 8, 12], still + [0.10, 0.12, 0.01, 0.01, 0.01, 0.3] + still) == [7, 12]
+
+
+def test_kept_inputs_hold_only_their_own_row():
+    """Refinement keeps each input's embedding to the end of the video: a row that views the batch's
+    output would keep all of it alive (an hour-long video's actor grew by a fifth)."""
+    cfg = load_config("tiny-default")
+    torch.manual_seed(0)
+    streamer = Streamer(StreamerModel(cfg.model).eval())
+    streams = [streamer.new_stream("a"), streamer.new_stream("b")]
+    with torch.no_grad():
+        for _ in range(3):
+            streamer.step(streams, torch.rand(2, 3, 32, 32) * 2 - 1)
+    kept = [x for s in streams for x in s.inputs]
+    assert len(kept) == 6 and all(x.base is None and x.shape == (cfg.model.embed_dim,) for x in kept)

@@ -24,7 +24,8 @@ def test_same_seed_same_corpus_other_seed_other_corpus():
 
 
 @pytest.mark.parametrize("options", [OPTIONS, CorpusOptions(videos=3, fps=(29.97, 12.5)),
-                                     CorpusOptions(videos=2, lossless=True, vfr=True)])
+                                     CorpusOptions(videos=2, lossless=True, vfr=True),
+                                     CorpusOptions(videos=3, length_step_s=0.0)])
 def test_truth_is_two_nested_tilings(options):
     for spec in make_specs(options):
         rows = truth_rows(spec)
@@ -36,10 +37,22 @@ def test_truth_is_two_nested_tilings(options):
         assert {r[3] for r in rows if r[1] == 1} <= fine
         assert options.min_duration_s - 1 <= spec.duration_s <= options.max_duration_s + 1
         actions = [a for s in spec.scenes for a in s.actions]
-        assert all(2 <= a.end_s - a.start_s <= 8 for a in actions)
+        assert all(2 - 1e-9 <= a.end_s - a.start_s <= 8 + 1e-9 for a in actions)
         assert all(len(s.actions) >= 2 for s in spec.scenes) or len(actions) < 2
         assert all(a.label != b.label for a, b in zip(actions, actions[1:]))
         assert all(a.tint != b.tint for a, b in zip(spec.scenes, spec.scenes[1:]))
+
+
+def test_boundaries_fall_between_samples_when_lengths_are_free():
+    """length_step_s=0: boundaries anywhere in time, as in real footage (the quality benchmark's
+    tune corpora), not only on the 0.5 s grid the samples are taken on."""
+    def phases(options):
+        rows = [r for spec in make_specs(options) for r in truth_rows(spec) if r[1] == 0]
+        phase = np.array([(r[2] / 0.5) % 1 for r in rows if r[2] > 0])
+        return np.minimum(phase, 1 - phase)  # distance from the grid, in samples
+    assert np.all(phases(OPTIONS) < 1e-6)
+    free = phases(dataclasses.replace(OPTIONS, length_step_s=0.0))
+    assert len(free) >= 10 and np.mean(free > 0.1) > 0.5
 
 
 def test_both_levels_are_visible_in_pixels():
