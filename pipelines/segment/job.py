@@ -182,8 +182,8 @@ def segment(options: SegmentOptions, settings: S3Settings | None = None) -> Segm
     loaded = _checked_model(options, settings)
     manifest = list_corpus(options.input, settings)
     todo = select(manifest, options, loaded.version, settings)
-    tables.check_writable(options.output, settings)  # a read-only output fails here, before any work
     plan = _actor_plan(options, len(todo)) if todo else ActorPlan(0, options.cpus_per_actor, 0.0)
+    tables.check_writable(options.output, settings)  # a read-only output fails here, before any work
     run_id = tables.new_run_id("segment")
     config = {"options": dataclasses.asdict(options), "model": dataclasses.asdict(loaded.model.cfg),
               "actors": dataclasses.asdict(plan)}
