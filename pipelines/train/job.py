@@ -27,6 +27,7 @@ from pipelines.cli import UserError
 from pipelines.data import storage
 from pipelines.data.corpus import ManifestRow, list_corpus
 from pipelines.data.decode import DecodeSettings
+from pipelines.data.picklable_s3 import shipped_filesystem
 from pipelines.data.storage import S3Settings
 from pipelines.runtime.tracking import tracked_run
 from pipelines.train.publish import (
@@ -254,7 +255,7 @@ def _fit(plan: Plan, options: TrainOptions):
 
     workers, gpus = plan.cfg.train.workers, plan.cfg.train.gpus_per_worker
     backend = "nccl" if gpus >= 1 else "gloo"  # nccl wants a GPU per rank; gloo also reduces CUDA tensors
-    fs, path = storage.filesystem(plan.checkpoint_dir, options.s3)
+    fs, path = shipped_filesystem(plan.checkpoint_dir, options.s3)  # keeps its retries in Ray Train's processes
     worker_plan = WorkerPlan(plan.cfg.to_dict(), plan.manifest, plan.run_name,
                              options.s3 or S3Settings.from_env(), options.crash_once, plan.durations)
     trainer = TorchTrainer(

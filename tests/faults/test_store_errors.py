@@ -3,11 +3,13 @@ its errors amount to for a job (`storage.store_error`): the real clients against
 from __future__ import annotations
 
 import errno
+import pickle
 import time
 
 import pytest
 
 from pipelines.data import storage
+from pipelines.data.picklable_s3 import shipped_filesystem
 from pipelines.data.storage import S3Settings, StoreFull, StoreReadOnly, StoreUnavailable
 from pipelines.runtime.local_s3 import _free_ports
 
@@ -58,3 +60,17 @@ def test_retry_budget_travels_in_the_environment():
     assert S3Settings.from_env(env={storage.RETRY_ENV: "5"}).retry_s == 5.0
     assert S3Settings(retry_s=5).env()[storage.RETRY_ENV] == "5"
     assert storage.RETRY_ENV not in S3Settings().env()  # the default stays implicit
+
+
+def test_the_checkpoint_filesystem_keeps_its_budget_in_another_process(tmp_path):
+    """Ray Train pickles its storage filesystem to its controller and workers; pyarrow's own S3
+    filesystem loses its retry strategy on the way (there it gives up within a second), the
+    shipped one is built again with the budget."""
+    settings = _nobody(3)
+    fs, path = shipped_filesystem("s3://b/k", settings)
+    shipped = pickle.loads(pickle.dumps(fs))
+    started = time.monotonic()
+    with pytest.raises(OSError):
+        shipped.get_file_info(path)
+    assert time.monotonic() - started >= 3
+    assert shipped_filesystem(str(tmp_path), settings)[0].type_name == "local"  # a folder stays local

@@ -17,12 +17,15 @@ pytestmark = pytest.mark.slow
 
 
 def _restart_after_first_checkpoint(store, run_root: str, done: threading.Event, log: dict) -> None:
-    """Kills and restarts the store once a checkpoint is written under `run_root`: the workers
-    are mid-run, between videos, with more to read and checkpoints to write."""
+    """Kills and restarts the store once Ray Train has written a checkpoint under `run_root`
+    (`checkpoint_<time>/`, not the run's own files written before it starts): the workers are
+    mid-run, between videos, with more to read and checkpoints to write. (Ray Train's start-up
+    check of its storage is not retried: a store down at that moment fails the run.)"""
     bucket, prefix = storage.split_s3(run_root)
     client = storage.s3_client(store.settings())
     while not done.is_set():
-        if client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("KeyCount", 0):
+        listed = client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        if any("/checkpoint_" in item["Key"] for item in listed):
             break
         time.sleep(0.05)
     else:
