@@ -19,8 +19,7 @@ pytestmark = pytest.mark.slow
 def _restart_after_first_checkpoint(store, run_root: str, done: threading.Event, log: dict) -> None:
     """Kills and restarts the store once Ray Train has written a checkpoint under `run_root`
     (`checkpoint_<time>/`, not the run's own files written before it starts): the workers are
-    mid-run, between videos, with more to read and checkpoints to write. (Ray Train's start-up
-    check of its storage is not retried: a store down at that moment fails the run.)"""
+    mid-run, between videos, with more to read and checkpoints to write."""
     bucket, prefix = storage.split_s3(run_root)
     client = storage.s3_client(store.settings())
     while not done.is_set():
