@@ -2,7 +2,7 @@
 
     streamer-segment --checkpoint s3://models/model.pt --input s3://footage/ --output s3://results/streamer \
         [--all | --retry-failed] [--batch-videos 4] [--actors 2] [--cpus-per-actor 1] [--gpus-per-actor 1]
-        [--set inference.actors=2] [--tracking-uri URI]
+        [--set inference.actors=2] [--tracking-uri URI] [--compact]
     streamer-segment        # the sample corpus in the local store, with the last model trained on it
 
 With no --input: the sample corpus in the local SeaweedFS store (started if needed), results in the
@@ -19,7 +19,9 @@ to do. Actors: as many as the cluster's free CPUs (and GPUs) hold unless --actor
 inference.actors in --set/--config) says; each asks Ray for --cpus-per-actor CPUs (decoding runs in
 CPU threads beside the model either way) and --gpus-per-actor GPUs (default: one when the cluster
 has GPUs; 0: CPU only). A request the cluster cannot grant is an error before any work. The last
-stdout line is a JSON summary.
+stdout line is a JSON summary. --compact then compacts the output's tables as `streamer-compact
+--output` does (its summary under "compaction"); a compaction that fails is an error, the run's
+results stay committed, and a re-run compacts them.
 """
 from __future__ import annotations
 
@@ -52,6 +54,8 @@ def parser() -> cli.Parser:
                    help="Ray GPUs per actor, fractions share one (default: 1 when the cluster has GPUs, else 0)")
     p.add_argument("--chunk-frames", type=int, help="samples decoded at once (data.chunk_frames)")
     p.add_argument("--plots", type=int, default=3, help="timelines logged to MLflow")
+    p.add_argument("--compact", action="store_true",
+                   help="then compact the output's tables into few large files (as streamer-compact)")
     return p
 
 
@@ -91,6 +95,6 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint=checkpoint, input=source, output=output, tracking_uri=args.tracking_uri,
         redo_all=args.all, retry_failed=args.retry_failed, inference=cfg.inference,
         chunk_frames=cfg.data.chunk_frames, plots=args.plots, actors_from_cluster=not actors_given(args),
-        cpus_per_actor=args.cpus_per_actor, gpus_per_actor=args.gpus_per_actor), settings)
+        cpus_per_actor=args.cpus_per_actor, gpus_per_actor=args.gpus_per_actor, compact=args.compact), settings)
     print(json.dumps(dataclasses.asdict(summary)))
     return 0

@@ -12,7 +12,10 @@ Stages of `segment`:
    against the cluster before the MLflow run starts) -> one commit per batch of videos
    (`ResultsSink`, see `pipelines.results.tables` for why a killed run leaves nothing partial);
 4. commit the `runs` row; log counts, seconds and timeline PNGs of a few videos to MLflow
-   (experiment "streamer-segment").
+   (experiment "streamer-segment");
+5. with `compact` (`--compact`): compact the output's tables (`pipelines.results.compact`, as
+   `jobs/compact.py` does), after the run is committed and tracked, so that a compaction that
+   fails leaves both as they are.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from pipelines.data import storage
 from pipelines.data.corpus import ManifestRow, list_corpus
 from pipelines.data.decode import DecodeSettings
 from pipelines.data.storage import S3Settings
-from pipelines.results import plots, query, tables
+from pipelines.results import compact, plots, query, tables
 from pipelines.runtime import tracking
 from pipelines.runtime.cluster import init_ray
 from pipelines.segment.resources import ActorPlan, plan_actors
@@ -64,6 +67,7 @@ class SegmentOptions:
     device: str | None = None  # None: cuda for actors given GPUs, else cpu
     chunk_frames: int = DataConfig().chunk_frames
     plots: int = 3  # videos whose timelines go to MLflow
+    compact: bool = False  # stage 5
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class SegmentSummary:
     output: str
     mlflow_run_id: str
     actors: int = 0  # segment actors started (0: nothing to do)
+    compaction: compact.CompactSummary | None = None  # stage 5, when asked for
 
 
 class ResultsSink(Datasink):
@@ -202,4 +207,6 @@ def segment(options: SegmentOptions, settings: S3Settings | None = None) -> Segm
                                  round(time.perf_counter() - clock, 3), options.output, run.info.run_id,
                                  plan.actors)
         _log_run(options, summary, sink.ok_videos, settings)
+    if options.compact:
+        summary = dataclasses.replace(summary, compaction=compact.compact(options.output, settings))
     return summary

@@ -1,7 +1,9 @@
 """The segment job: bad files and checkpoints (plain Python), then end to end against SeaweedFS,
-a local Ray cluster and a sqlite MLflow store: tables, nesting, MLflow, nightly runs, a killed run."""
+a local Ray cluster and a sqlite MLflow store: tables, nesting, MLflow, nightly runs, a killed run,
+the run compacted (`--compact`)."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -17,7 +19,8 @@ from helpers.segment import ROOT, check_events, make_corpus, train_tiny
 from pipelines.data import storage
 from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings
-from pipelines.results import query, tables
+from pipelines.results import compact, query, tables
+from pipelines.segment import cli
 from pipelines.segment.job import SegmentOptions, segment
 from pipelines.segment.segmenter import load_model, segment_rows, split_batch, to_batch
 from streamer_core import CheckpointError
@@ -176,3 +179,41 @@ def test_killed_run_resumes_without_duplicates(ray_cluster, s3_server, s3_bucket
     assert len(per_video) == 8 and set(per_video.column("n").to_pylist()) == {1}
     sets = query.run(con, 'SELECT video_id, count(DISTINCT "commit") AS n FROM events_all GROUP BY 1')
     assert len(sets) == 8 and set(sets.column("n").to_pylist()) == {1}
+
+
+@pytest.mark.slow
+def test_compact_flag_leaves_few_files_and_every_event_once(ray_cluster, s3_server, s3_bucket, tmp_path,
+                                                            monkeypatch, capsys):
+    settings = s3_server.settings()
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    footage = _upload(make_corpus(tmp_path / "corpus", videos=3, bad=False), f"{s3_bucket}/footage", settings)
+    output = f"{s3_bucket}/results"
+    argv = ["--checkpoint", train_tiny(footage, f"{s3_bucket}/model.pt", settings), "--input", footage,
+            "--output", output, "--batch-videos", "1", "--actors", "1", "--plots", "0", "--compact",
+            "--tracking-uri", f"sqlite:///{tmp_path}/mlflow.db"]
+    assert cli.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    files = summary["compaction"]["tables"]
+    assert (files["events"]["files_before"], files["videos"]["files_before"]) == (3, 3)  # a commit per video
+    assert compact.visible_files(output, settings) == {name: 1 for name in files}
+    con = query.connect(output, settings)
+    once = query.run(con, 'SELECT count(*), count(DISTINCT (video_id, level, event_index, "commit")), '
+                          'count(DISTINCT (video_id, level, event_index)) FROM events_all').to_pylist()[0]
+    assert list(once.values()) == [summary["events"]] * 3 == [files["events"]["rows"]] * 3
+    for video in query.run(con, "SELECT * FROM videos").to_pylist():
+        assert check_events(query.video_events(con, video["video_id"]).to_pylist(), video["duration_s"]) == 3
+    events = query.run(con, "SELECT * FROM events_all ORDER BY ALL")
+
+    # a compaction that fails (the store full) is one error line; the run's rows stay as they were
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(compact, "write", full)
+    assert cli.main(argv) == 2  # nightly: nothing to segment, a `runs` row, then the compaction
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "space left" in errors[0] and "Traceback" not in err, err
+    con = query.connect(output, settings)
+    assert query.run(con, "SELECT * FROM events_all ORDER BY ALL") == events
+    assert len(query.example(con, "runs")) == 2
