@@ -1,12 +1,15 @@
 """Joining a Ray cluster from a job: the one named by RAY_ADDRESS (as `ray job submit` sets it),
-else a fresh local one that this process owns and stops on exit."""
+else a fresh local one that this process owns and stops on exit; and what Ray can grant a job's
+actors or workers (a request it never can would wait forever, so the jobs refuse it first)."""
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 
 PROGRESS_ENV = "RAY_DATA_DISABLE_PROGRESS_BARS"  # read by Ray Data when it is imported
 JOB_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"  # set by Ray's job supervisor in a submitted job's driver only
+GRANTABLE_GPUS = "a GPU count Ray grants (>= 0; above 1 a whole number: Ray shares single GPUs only)"
 
 
 def in_ray_job() -> bool:
@@ -40,3 +43,14 @@ def init_ray(num_cpus: int | None = None, **kwargs) -> bool:
         return False
     ray.init(address="local", num_cpus=num_cpus or max(4, os.cpu_count() or 1), **kwargs)
     return True
+
+
+def grantable_gpus(gpus: float) -> bool:
+    """Whether Ray can grant `gpus` to one actor or worker (`GRANTABLE_GPUS` says it in words)."""
+    return gpus >= 0 and (gpus <= 1 or gpus == int(gpus))
+
+
+def lacking(total: Mapping[str, float], each: Mapping[str, float], units: int = 1) -> str | None:
+    """The first resource of `each` (e.g. "CPU": 2) that `units` of them need at once beyond the
+    cluster's `total` (`ray.cluster_resources()`), else None."""
+    return next((key for key, value in each.items() if value * units > total.get(key, 0)), None)

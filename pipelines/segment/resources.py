@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pipelines.cli import UserError
+from pipelines.runtime.cluster import GRANTABLE_GPUS, grantable_gpus, lacking
 
 RESERVED_CPUS = 1.0  # for Ray Data's read and write tasks
 
@@ -31,10 +32,8 @@ def check_request(cpus: float, gpus: float | None) -> None:
     """The per-actor values on their own (no cluster needed): what Ray would refuse or misread."""
     if not cpus > 0:
         raise UserError(f"--cpus-per-actor must be > 0, got {cpus:g}")
-    if gpus is not None and gpus < 0:
-        raise UserError(f"--gpus-per-actor must be >= 0, got {gpus:g}")
-    if gpus is not None and gpus > 1 and gpus != int(gpus):
-        raise UserError(f"--gpus-per-actor above 1 must be a whole number (Ray shares single GPUs only), got {gpus:g}")
+    if gpus is not None and not grantable_gpus(gpus):
+        raise UserError(f"--gpus-per-actor must be {GRANTABLE_GPUS}, got {gpus:g}")
 
 
 def plan_actors(total: Mapping[str, float], free: Mapping[str, float], batches: int, cpus: float = 1.0,
@@ -42,13 +41,13 @@ def plan_actors(total: Mapping[str, float], free: Mapping[str, float], batches: 
     """`total` and `free`: `ray.cluster_resources()` and `ray.available_resources()`; `gpus` None:
     the default above; `actors` None: from the free resources."""
     check_request(cpus, gpus)
-    have_cpus, have_gpus = float(total.get("CPU", 0)), float(total.get("GPU", 0))
+    have_gpus = float(total.get("GPU", 0))
     if gpus is None:
         gpus = min(1.0, have_gpus / actors) if actors and have_gpus else min(1.0, have_gpus)
-    if gpus > have_gpus:
-        raise UserError(f"--gpus-per-actor {gpus:g}: the cluster has {have_gpus:g} GPUs")
-    if cpus > have_cpus:
-        raise UserError(f"--cpus-per-actor {cpus:g}: the cluster has {have_cpus:g} CPUs")
+    each = {"GPU": gpus, "CPU": cpus}
+    if short := lacking(total, each):
+        flag = "--gpus-per-actor" if short == "GPU" else "--cpus-per-actor"
+        raise UserError(f"{flag} {each[short]:g}: the cluster has {total.get(short, 0):g} {short}s")
     if actors is None:
         fit = (float(free.get("CPU", 0)) - RESERVED_CPUS) // cpus
         if gpus:

@@ -29,6 +29,7 @@ from pipelines.data.corpus import ManifestRow, list_corpus
 from pipelines.data.decode import DecodeSettings
 from pipelines.data.picklable_s3 import shipped_filesystem
 from pipelines.data.storage import S3Settings
+from pipelines.runtime.cluster import GRANTABLE_GPUS, grantable_gpus, init_ray, lacking
 from pipelines.runtime.tracking import tracked_run
 from pipelines.train.publish import (
     LAST_RUN_FILE,
@@ -121,7 +122,8 @@ def plan_run(cfg: Config, options: TrainOptions) -> Plan:
         DecodeSettings.for_model(cfg.model, chunk_frames=cfg.data.chunk_frames)
     except ValueError as exc:
         raise ConfigError(f"model.image_size: {exc}") from None
-    _check_gpus(cfg.train.gpus_per_worker)
+    if not grantable_gpus(cfg.train.gpus_per_worker):
+        raise ConfigError(f"train.gpus_per_worker: {cfg.train.gpus_per_worker:g} is not {GRANTABLE_GPUS}")
     manifest = _manifest(cfg, options.s3)
     run_name = options.run_name or f"train-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     plan = Plan(cfg, tuple(manifest), run_name, checkpoint_dir, resumed=False,
@@ -130,25 +132,18 @@ def plan_run(cfg: Config, options: TrainOptions) -> Plan:
     return plan
 
 
-def _check_gpus(gpus: float) -> None:
-    if gpus < 0 or (gpus > 1 and gpus != int(gpus)):
-        raise ConfigError(f"train.gpus_per_worker: {gpus:g} is not a GPU count Ray grants "
-                          "(>= 0; above 1 a whole number)")
-
-
 def _check_cluster(cfg: Config) -> None:
-    """A worker the cluster can never place would wait forever: refuse it before any worker starts."""
+    """Ray Train places every worker at once, so workers the cluster can never hold together would
+    wait forever: refuse them before any worker starts."""
     import ray
 
-    from pipelines.runtime.cluster import init_ray
-
     init_ray()
-    have, workers = ray.cluster_resources(), cfg.train.workers
-    for key, name, value in (("CPU", "cpus_per_worker", cfg.train.cpus_per_worker),
-                             ("GPU", "gpus_per_worker", cfg.train.gpus_per_worker)):
-        if value * workers > have.get(key, 0):
-            raise TrainInputError(f"train.{name}={value:g} x {workers} workers: "
-                                  f"the cluster has {have.get(key, 0):g} {key}s")
+    have, t = ray.cluster_resources(), cfg.train
+    each = {"CPU": t.cpus_per_worker, "GPU": t.gpus_per_worker}
+    if short := lacking(have, each, t.workers):
+        name = "gpus_per_worker" if short == "GPU" else "cpus_per_worker"
+        raise TrainInputError(f"train.{name}={each[short]:g} x {t.workers} workers: "
+                              f"the cluster has {have.get(short, 0):g} {short}s")
 
 
 def scaling_config(cfg: Config):

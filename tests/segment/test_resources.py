@@ -34,7 +34,7 @@ def test_the_actor_count_comes_from_the_free_resources_unless_given():
 
 @pytest.mark.parametrize(("request_", "message"), [
     ({"cpus": -1}, "--cpus-per-actor must be > 0"), ({"cpus": 0}, "--cpus-per-actor must be > 0"),
-    ({"gpus": -0.5}, "--gpus-per-actor must be >= 0"), ({"gpus": 1.5}, "must be a whole number"),
+    ({"gpus": -0.5}, "--gpus-per-actor must be a GPU count Ray grants"), ({"gpus": 1.5}, "above 1 a whole number"),
     ({"gpus": 1}, "--gpus-per-actor 1: the cluster has 0 GPUs"),
     ({"cpus": 16}, "--cpus-per-actor 16: the cluster has 8 CPUs")])
 def test_requests_the_cluster_cannot_grant_are_refused(request_, message):
