@@ -86,8 +86,11 @@ def unavailable(exc: BaseException) -> bool:
     return any(_down(e) for e in _chain(exc))
 
 
-def store_error(exc: BaseException, uri: str, settings: S3Settings | None = None) -> StoreError | None:
-    """The `StoreError` that `exc` (or an error it wraps) amounts to for the output `uri`, else None."""
+def store_error(exc: BaseException, uri: str, settings: S3Settings | None = None,
+                outcome: str | None = None) -> StoreError | None:
+    """The `StoreError` that `exc` (or an error it wraps) amounts to for the output `uri`, else None.
+    Its line says what failed, then `outcome`: what stands and what to do, by default as the
+    segment and training jobs say it (other commands, such as compaction, say their own)."""
     chain = list(_chain(exc))
     for e in chain:
         if isinstance(e, StoreError):
@@ -95,14 +98,14 @@ def store_error(exc: BaseException, uri: str, settings: S3Settings | None = None
     if any(_down(e) for e in chain):
         return StoreUnavailable(
             f"the store of {uri} did not answer for {_settings(settings).retry_s:g} s (see {RETRY_ENV}); "
-            "nothing is recorded for the videos in flight: run the job again to do the rest")
+            + (outcome or "nothing is recorded for the videos in flight: run the job again to do the rest"))
     if any(isinstance(e, PermissionError) or _DENIED.search(str(e)) for e in chain):
         return StoreReadOnly(f"the store refused writes to {uri} (access denied: a read-only store, or a key "
-                             "that may not write); no partial commit is visible there")
+                             "that may not write); " + (outcome or "no partial commit is visible there"))
     if any(isinstance(e, OSError) and (e.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(e))
            for e in chain):
-        return StoreFull(f"no space left to write {uri}; the batches committed before stand: "
-                         "free space and run the job again to do the rest")
+        return StoreFull(f"no space left to write {uri}; " + (
+            outcome or "the batches committed before stand: free space and run the job again to do the rest"))
     return None
 
 

@@ -45,6 +45,7 @@ TARGET_BYTES = 256 << 20
 GRACE_S = 3600.0
 ROW_GROUP_ROWS = 1_000_000
 ROW_GROUP_BYTES = 256 << 20  # of rows in memory: bounds what a compaction holds at once
+STOPPED = "readers see the tables as before or as compacted, never a mix: run the compaction again to finish"
 
 
 class CompactionTooLate(UserError):
@@ -239,24 +240,25 @@ def visible_files(output: str, settings: S3Settings | None = None) -> dict[str, 
 
 def compact(output: str, settings: S3Settings | None = None, target_bytes: int = TARGET_BYTES,
             grace_s: float = GRACE_S) -> CompactSummary:
-    """The steps of the module doc, in order."""
+    """The steps of the module doc, in order; what the store refuses is one line, as in the jobs
+    (`pipelines.data.storage.store_error`), whatever step it stops."""
     clock = time.perf_counter()
     settings = settings or S3Settings.from_env()
-    if tables.snapshot(output, settings).is_empty:
-        raise UserError(f"no results under {output} (nothing committed); give the segment job's --output")
-    before = visible_files(output, settings)
     try:
+        if tables.snapshot(output, settings).is_empty:
+            raise UserError(f"no results under {output} (nothing committed); give the segment job's --output")
+        before = visible_files(output, settings)
         deleted = clean(output, settings, grace_s)
         chosen = plan(output, settings, target_bytes)
         if chosen is not None:
             log.info("compacting %d commits and %d earlier compactions of %s into compaction %s",
                      len(chosen.commits), len(chosen.merged), output, chosen.id)
             commit(output, write(output, chosen, settings, target_bytes), settings, grace_s)
-    except OSError as exc:  # a read-only or full store, one that went away: the user's to fix
-        raise UserError(f"cannot compact {output}: {one_line(exc)}; readers see what they saw before "
-                        "(a later run removes any partial files)") from exc
-    after, seen = visible_files(output, settings), tables.snapshot(output, settings)
-    rows = {name: tables.dataset(output, name, settings, seen).count_rows() for name in tables.SCHEMAS}
+        after, seen = visible_files(output, settings), tables.snapshot(output, settings)
+        rows = {name: tables.dataset(output, name, settings, seen).count_rows() for name in tables.SCHEMAS}
+    except OSError as exc:  # the store down, read-only or full (one line, as the jobs say it), or another refusal
+        raise (storage.store_error(exc, output, settings, STOPPED)
+               or UserError(f"cannot compact {output}: {one_line(exc)}; {STOPPED}")) from exc
     summary = {name: {"files_before": before[name], "files_after": after[name], "rows": rows[name]}
                for name in tables.SCHEMAS}
     seconds = round(time.perf_counter() - clock, 3)

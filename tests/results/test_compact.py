@@ -20,7 +20,7 @@ from pipelines.data import storage
 from pipelines.results import compact, compactions, query, tables
 from pipelines.results.compact_cli import main as compact_main
 from pipelines.results.tables import EVENTS_SCHEMA, VIDEOS_SCHEMA
-from pipelines.runtime.local_s3 import local_s3
+from pipelines.runtime.local_s3 import _free_ports, local_s3
 
 VIEWS = ("events", "videos", "events_all", "videos_all", "runs")
 LATER = 10 * compact.GRACE_S  # a clean this far in the future finds everything ripe
@@ -299,6 +299,20 @@ def test_the_command_prints_a_json_summary_and_errors_in_one_line(tmp_path, caps
         assert len(err) == 1 and err[0].startswith("error: ")
 
 
+def test_a_store_that_is_down_is_one_error_line(monkeypatch, capsys):
+    """As the segment and training jobs say it (`storage.store_error`), at the first request."""
+    (port,) = _free_ports(1)
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
+           storage.RETRY_ENV: "0"}
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert compact_main(["--output", "s3://b/out"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: the store of s3://b/out did not answer for 0 s (see {storage.RETRY_ENV}); " \
+                          f"{compact.STOPPED}"
+
+
 @pytest.mark.slow
 def test_a_read_only_store_is_one_error_line_and_changes_nothing(tmp_path, capsys, monkeypatch):
     """A SeaweedFS server of its own, with a second identity that may only read and list."""
@@ -318,6 +332,7 @@ def test_a_read_only_store_is_one_error_line_and_changes_nothing(tmp_path, capsy
         assert compact_main(["--output", output]) == 2
         err = capsys.readouterr().err
         errors = [line for line in err.splitlines() if line.startswith("error:")]
-        assert len(errors) == 1 and errors[0].startswith(f"error: cannot compact {output}: ") and "Traceback" not in err
-        assert "Access Denied" in errors[0]
+        assert len(errors) == 1 and "Traceback" not in err
+        assert errors[0] == f"error: the store refused writes to {output} (access denied: a read-only store, or a " \
+                            f"key that may not write); {compact.STOPPED}"
         assert stored_files(output, settings) == files and seen_by_readers(output, settings) == before

@@ -213,7 +213,7 @@ def test_compact_flag_leaves_few_files_and_every_event_once(ray_cluster, s3_serv
     assert cli.main(argv) == 2  # nightly: nothing to segment, a `runs` row, then the compaction
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "space left" in errors[0] and "Traceback" not in err, err
+    assert errors == [f"error: no space left to write {output}; {compact.STOPPED}"] and "Traceback" not in err, err
     con = query.connect(output, settings)
     assert query.run(con, "SELECT * FROM events_all ORDER BY ALL") == events
     assert len(query.example(con, "runs")) == 2
