@@ -42,6 +42,8 @@ class ModelConfig:
     #                        earlier cuts also ends the event above (0: off, the paper)
     hard_cut: float = 0.0  # frames only: an input whose region colours changed by more than this
     #                        (streamer_core.cuts) ends the events of levels 0 and 1 (0: off, the paper)
+    gradual_span: int = 0  # with hard_cut: a gradual transition (a fade, a dissolve) over 2 to this many
+    #                        inputs, no single change of which passes hard_cut, also ends them (0: off)
     refine: float = 0.0  # > 0: at the end of a video, level 0's events are placed again by a kernel
     #                      change-point pass over its inputs' embeddings, this penalty x ln(inputs)
     #                      per cut (streamer_core.refine; 0: off, the paper)
@@ -114,12 +116,13 @@ class Config:
 
 
 # Not in the paper: cut at unusual steps of the prediction score, events of at least 2 s at 0.5 s
-# snippets, hard cuts (most of the frame changes colour at once) end the events of levels 0 and 1,
-# level 0's events are placed again at the end of a video (refine), and an event starting at a frame
-# is stamped midway after the frame before (cut_at); chosen on the tune corpora
-# of benchmarks/quality.py, measured on its test corpora (the README's quality table).
+# snippets, hard cuts (most of the frame changes colour at once, or over up to 2 s of a fade or a
+# dissolve) end the events of levels 0 and 1, level 0's events are placed again at the end of a
+# video (refine), and an event starting at a frame is stamped midway after the frame before
+# (cut_at); chosen on the tune corpora of benchmarks/quality.py, measured on its test corpora (the
+# README's quality table).
 IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04,
-                        "refine": 0.2, "cut_at": "between"}
+                        "gradual_span": 4, "refine": 0.2, "cut_at": "between"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -212,6 +215,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.embed_dim", m.embed_dim >= 1), ("model.buffer_size", m.buffer_size >= 1),
         ("model.window_size", m.window_size >= 1), ("model.min_event", m.min_event >= 1),
         ("model.z_threshold", m.z_threshold > 0), ("model.escalate", m.escalate >= 0),
+        ("model.gradual_span", m.gradual_span == 0 or m.gradual_span >= 2),
         ("model.refine", m.refine >= 0), ("model.refine_levels", m.refine_levels >= 1),
         ("model.max_layers", m.max_layers >= 1),
         ("model.hard_cut", m.hard_cut >= 0 and (m.hard_cut == 0 or m.input_kind == "frames")),

@@ -85,6 +85,17 @@ def refined_cuts(embeddings: np.ndarray, forced: Sequence[int], penalty: float, 
     return sorted(set(cuts) | set(edges[1:-1]))
 
 
+def transition_runs(cuts: Sequence[int]) -> list[list[int]]:
+    """Hard cuts (sample indices) grouped into runs at consecutive samples: one transition each."""
+    runs: list[list[int]] = []
+    for sample in sorted(set(cuts)):
+        if runs and sample == runs[-1][-1] + 1:
+            runs[-1].append(sample)
+        else:
+            runs.append([sample])
+    return runs
+
+
 def confirmed_cuts(cuts: Sequence[int], changes: Sequence[float]) -> list[int]:
     """The hard cuts (sample indices; ``changes[i - 1]`` is sample i's change) that stand: a run of
     them at consecutive samples is one transition (a dissolve or a fade changes most of the frame
@@ -92,14 +103,8 @@ def confirmed_cuts(cuts: Sequence[int], changes: Sequence[float]) -> list[int]:
     its largest change is at least CONFIRM_RATIO times the mean change of the CONFIRM_SPAN samples
     before and after the run; a lone cut is a run of one."""
     changes = np.asarray(changes, np.float64)
-    runs: list[list[int]] = []
-    for sample in sorted(cuts):
-        if runs and sample == runs[-1][-1] + 1:
-            runs[-1].append(sample)
-        else:
-            runs.append([sample])
     kept = []
-    for run in runs:
+    for run in transition_runs(cuts):
         first, last = run[0] - 1, run[-1]  # the run's changes are changes[first:last]
         around = np.concatenate([changes[max(0, first - CONFIRM_SPAN):first], changes[last:last + CONFIRM_SPAN]])
         if not len(around) or changes[first:last].max() >= CONFIRM_RATIO * around.mean():

@@ -7,6 +7,7 @@ streamer does so through its hooks (streamer_core.hooks): `Watching` infers, a `
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from streamer_core.hooks import Hooks, Watching
 from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
 from streamer_core.model import StreamerModel
-from streamer_core.refine import confirmed_cuts, refined_cuts
+from streamer_core.refine import confirmed_cuts, refined_cuts, transition_runs
 from streamer_core.timing import start_offset_s
 
 
@@ -54,7 +55,7 @@ class StreamState:
     video_id: str
     levels: list[LevelState]
     samples_seen: int = 0
-    colours: torch.Tensor | None = None  # region colours of the last input (for model.hard_cut)
+    colours: deque = field(default_factory=deque)  # region colours of the latest inputs (for model.hard_cut)
     changes: list[float] = field(default_factory=list)  # the hard-cut change of each input after the first
     inputs: list[np.ndarray] = field(default_factory=list)  # level 0's input embeddings (for model.refine)
     hard_cuts: list[int] = field(default_factory=list)  # samples where a hard cut ended level 0's event
@@ -80,7 +81,7 @@ class Streamer:
                              Demarcation(c.demarcation, c.loss == "mse", c.window_size, c.modifier, c.threshold,
                                          c.z_threshold, c.min_event))
                   for _ in range(c.max_layers)]
-        return StreamState(video_id, levels)
+        return StreamState(video_id, levels, colours=deque(maxlen=max(2, c.gradual_span + 1)))
 
     def finish(self, stream: StreamState, duration_s: float | None = None) -> Hierarchy:
         """Closes every level at the end of the video and returns its hierarchy; the stream's
@@ -111,14 +112,14 @@ class Streamer:
         first `refine_levels` levels each by the kernel pass over its inputs (level 0's: the
         encoder's embeddings of the samples; a level above: the events of the one below), hard cuts
         kept at levels 0 and 1 where the video confirms them. A cut of a level above those moves to
-        the nearest re-placed cut within `min_event` samples, else (and at a hard cut the video does
-        not confirm) it is dropped; when the top re-placed level has no cut at all, the cuts above
+        the nearest re-placed cut within `min_event` samples, else (and at a transition the video
+        does not confirm) it is dropped; when the top re-placed level has no cut at all, the cuts above
         stay and the levels below cut there too, so every level nests in the one below. Every event
         is then embedded again by its level's f over the last working set's worth of its inputs.
         Returns (boundaries, embeddings) per level."""
         snippet, count = self.cfg.snippet_size, min(self.cfg.refine_levels, len(boundaries))
         samples, hard = np.stack(stream.inputs), confirmed_cuts(stream.hard_cuts, stream.changes)
-        doubted = set(stream.hard_cuts) - set(hard)
+        doubted = {s for run in transition_runs(stream.hard_cuts) if not set(run) & set(hard) for s in run}
         placed: list[set[int]] = []  # per re-placed level: the samples where its events start
         inputs, starts, found = samples, np.arange(len(samples)), []
         for level in range(count):
@@ -199,14 +200,13 @@ class Streamer:
         with torch.set_grad_enabled(self.hooks.grad):
             if items is None:
                 items = self.hooks.encode(x)
-            hard = self._hard_cuts(streams, x)
+            spans = self._transitions(streams, x)
             if self.cfg.refine:
-                for stream, vector, cut in zip(streams, self._embed(0, items).detach().float().cpu().numpy(),
-                                               hard or [False] * len(streams)):
+                for stream, vector, span in zip(streams, self._embed(0, items).detach().float().cpu().numpy(),
+                                                spans or [0] * len(streams)):
                     stream.inputs.append(vector.copy())  # a row view would keep the whole batch
-                    if cut:
-                        stream.hard_cuts.append(stream.samples_seen)
-            self._advance(0, streams, x, items, hard)
+                    stream.hard_cuts += range(stream.samples_seen - span + 1, stream.samples_seen + 1)
+            self._advance(0, streams, x, items, spans and [span > 0 for span in spans])
         for stream in streams:
             stream.samples_seen += 1
         def live() -> list[Any]:  # listed only when the hooks ask (learning), not at every inference step
@@ -219,21 +219,24 @@ class Streamer:
             return True
         return False
 
-    def _hard_cuts(self, streams: list[StreamState], x: torch.Tensor) -> list[bool] | None:
-        """Per stream: is this input a hard cut (streamer_core.cuts)? None when model.hard_cut is 0."""
+    def _transitions(self, streams: list[StreamState], x: torch.Tensor) -> list[int] | None:
+        """Per stream: does a hard cut (1) or a gradual transition over k inputs (k) end at this input
+        (streamer_core.cuts)? 0 where none; None when model.hard_cut is 0."""
         if not self.cfg.hard_cut:
             return None
         colours = cuts.region_colours(x.detach())
-        seen = [k for k, s in enumerate(streams) if s.colours is not None]
-        hard = [False] * len(streams)
+        seen = [k for k, s in enumerate(streams) if s.colours]
+        spans = [0] * len(streams)
         if seen:
-            before = torch.stack([streams[k].colours for k in seen])
+            before = torch.stack([streams[k].colours[-1] for k in seen])
             for k, value in zip(seen, cuts.change(before, colours[seen]).tolist()):
                 streams[k].changes.append(value)
-                hard[k] = value > self.cfg.hard_cut
-        for stream, c in zip(streams, colours):
-            stream.colours = c
-        return hard
+                spans[k] = int(value > self.cfg.hard_cut)
+        for k, (stream, c) in enumerate(zip(streams, colours)):
+            stream.colours.append(c)
+            if self.cfg.gradual_span and not spans[k]:
+                spans[k] = cuts.gradual_span(stream.colours, stream.changes, self.cfg.hard_cut)
+        return spans
 
     def _advance(self, level: int, streams: list[StreamState], targets: torch.Tensor, items: list[Any],
                  hard: list[bool] | None = None) -> None:

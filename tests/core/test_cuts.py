@@ -52,12 +52,15 @@ def test_a_cut_changes_most_regions_a_pan_or_an_action_does_not(size):
     assert others.max() < 0.02, others.max()  # the pan, the moving object and its change of action
 
 
-def hard_cut_config(hard_cut: float):
+def hard_cut_overrides(hard_cut: float) -> list[str]:
     """tiny networks, two levels from the start, and no cut but hard ones (demarcation never
     fires: a similarity never falls below -1; no working set is forced out)."""
-    return load_config("tiny", overrides=[
-        "model.init_layers=2", "model.max_layers=2", "model.demarcation=fixed", "model.threshold=-1",
-        "model.force_fixed_buffer=false", f"model.hard_cut={hard_cut}"])
+    return ["model.init_layers=2", "model.max_layers=2", "model.demarcation=fixed", "model.threshold=-1",
+            "model.force_fixed_buffer=false", f"model.hard_cut={hard_cut}"]
+
+
+def hard_cut_config(hard_cut: float):
+    return load_config("tiny", overrides=hard_cut_overrides(hard_cut))
 
 
 def test_a_hard_cut_ends_the_events_of_levels_0_and_1_in_each_stream_of_a_batch():
@@ -102,3 +105,50 @@ def test_learning_sees_hard_cuts_too():
     model = StreamerModel(cfg.model)
     h = Streamer(model, Learner(model, cfg.learn)).learn(StreamSource("a", [two_scenes(6.0, 12.0)]))
     assert h.boundaries(0) == [6.0] and h.boundaries(1) == [6.0]
+
+
+def dissolve(steps: int, delta: int, still: int = 8) -> np.ndarray:
+    """uint8 grey samples every STEP s: `still` of one shot, a dissolve over `steps` samples to a shot
+    `delta` grey levels lighter, `still` of that one."""
+    levels = [100.0] * still + [100 + delta * k / steps for k in range(1, steps)] + [100.0 + delta] * still
+    return np.stack([np.full((SIZE, SIZE, 3), round(v), np.uint8) for v in levels])
+
+
+def gradual_spans(frames: np.ndarray, threshold: float, longest: int) -> list[int]:
+    cfg = load_config("tiny", overrides=[f"model.image_size={SIZE}"])
+    colours = list(cuts.region_colours(to_model_input(frames, cfg.model)))
+    steps = changes(frames).tolist()
+    return [cuts.gradual_span(colours[max(0, i - longest):i + 1], steps[:i], threshold) for i in range(1, len(frames))]
+
+
+def test_a_dissolve_no_single_step_of_which_is_a_cut_is_a_gradual_transition():
+    frames = dissolve(steps=3, delta=30)  # three steps of 10 grey levels: a cut's change over three samples
+    steps = changes(frames)
+    assert 0.01 < steps[7:10].min() and steps.max() < 0.04, steps
+    assert changes(frames[[7, 10]])[0] > 0.04
+    spans = gradual_spans(frames, 0.04, longest=4)
+    # samples 7 and 9 differ like a cut: the transition fires once, at sample 9, over the 2 inputs since 7
+    assert [(i + 1, s) for i, s in enumerate(spans) if s] == [(9, 2)]
+    assert not any(gradual_spans(frames, 0.04, longest=1))  # longer than the longest span looked at
+    assert not any(gradual_spans(dissolve(steps=3, delta=15), 0.04, longest=4))  # too small a change
+    assert not any(gradual_spans(two_scenes(6.0, 12.0), 0.04, longest=4))  # a pan, an action, a hard cut
+
+
+def test_a_gradual_transition_ends_the_events_of_levels_0_and_1_and_refines_to_its_middle():
+    frames = dissolve(steps=3, delta=30)
+    cfg = load_config("tiny", overrides=[*hard_cut_overrides(0.04), "model.gradual_span=4"])
+    torch.manual_seed(0)
+    model = StreamerModel(cfg.model).eval()
+    with torch.no_grad():
+        (online,) = Streamer(model).run([StreamSource("a", [frames])])
+        (off,) = Streamer(StreamerModel(load_config("tiny", overrides=hard_cut_overrides(0.04)).model).eval()).run(
+            [StreamSource("a", [frames])])
+    assert online.boundaries(0) == online.boundaries(1) == [9 * STEP]
+    assert off.boundaries(0) == []  # gradual_span=0: only single steps count
+    refined_cfg = load_config("tiny-default", overrides=["model.init_layers=2"])
+    assert refined_cfg.model.gradual_span == 4 and refined_cfg.model.cut_at == "between"
+    torch.manual_seed(0)
+    with torch.no_grad():
+        (refined,) = Streamer(StreamerModel(refined_cfg.model).eval()).run([StreamSource("a", [frames])])
+    # the run of samples 8-9 stands at its middle, sample 8 (between 7 and 9), stamped midway after sample 7
+    assert refined.boundaries(0)[:1] == [8 * STEP - STEP / 2] and 8 * STEP - STEP / 2 in refined.boundaries(1)
