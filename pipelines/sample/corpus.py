@@ -50,6 +50,7 @@ class CorpusOptions:
     lossless: bool = False  # ffv1 in .mkv (exact pixels) instead of libx264 in .mp4
     vfr: bool = False  # jittered frame times (needs lossless: mkv keeps any timestamps)
     dissolve_s: float = 0.0  # scenes cross-dissolve over this long instead of cutting (truth: the midpoint)
+    handheld: bool = False  # camera shake, flicker and sensor noise over every frame (sample_render._handheld)
     length_step_s: float = 0.5  # action lengths are multiples of this; 0: any length, so boundaries fall
     #                             between samples as in real footage, not on the 0.5 s sampling grid
 
@@ -136,7 +137,8 @@ def make_specs(options: CorpusOptions = CorpusOptions()) -> list[VideoSpec]:
             video_id=f"part{i % 2}/video_{i:03d}.{suffix}", size=options.size, fps=fps,
             lossless=options.lossless,
             scenes=_make_scenes(rng, _split_durations(rng, max(total, 2.0), options.length_step_s), options),
-            frame_times=_frame_times(rng, fps, max(total, 2.0), options.vfr), dissolve_s=options.dissolve_s))
+            frame_times=_frame_times(rng, fps, max(total, 2.0), options.vfr), dissolve_s=options.dissolve_s,
+            handheld=options.handheld))
     return specs
 
 
@@ -220,13 +222,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds over which scenes cross-dissolve (0: hard cuts)")
     parser.add_argument("--length-step", type=float, default=defaults.length_step_s,
                         help="action lengths are multiples of this many seconds (0: any length)")
+    parser.add_argument("--handheld", action="store_true", help="camera shake, flicker and sensor noise")
     parser.add_argument("--upload", help="also copy the corpus to this s3:// prefix or folder")
     args = parser.parse_args(argv)
     options = CorpusOptions(
         videos=args.videos, seed=args.seed, min_duration_s=args.min_duration,
         max_duration_s=args.max_duration, fps=args.fps,
         size=args.size, style=args.style, lossless=args.lossless, vfr=args.vfr,
-        dissolve_s=args.dissolve, length_step_s=args.length_step)
+        dissolve_s=args.dissolve, length_step_s=args.length_step, handheld=args.handheld)
     specs = write_corpus(args.out, options)
     total = sum(s.duration_s for s in specs)
     print(f"wrote {len(specs)} videos ({total:.1f} s) and {TRUTH_FILE} to {args.out}")

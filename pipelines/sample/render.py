@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import zlib
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -64,6 +65,7 @@ class VideoSpec:
     scenes: tuple[Scene, ...]
     frame_times: tuple[float, ...] = field(repr=False)
     dissolve_s: float = 0.0  # scenes cross-dissolve over this long, centred on their boundary; 0: cuts
+    handheld: bool = False  # a shaking camera, flickering light and sensor noise (`_handheld`)
 
     @property
     def duration_s(self) -> float:
@@ -143,4 +145,22 @@ def render(spec: VideoSpec, t: float) -> np.ndarray:
             if abs(t - boundary) < half:
                 weight = 0.5 - abs(t - boundary) / spec.dissolve_s  # of the other scene: 0.5 at the boundary
                 frame = (1 - weight) * frame + weight * _scene_frame(spec.scenes[other], t, spec.size)
+    if spec.handheld:
+        frame = _handheld(frame, spec.video_id, t)
     return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
+
+
+def _handheld(frame: np.ndarray, video_id: str, t: float) -> np.ndarray:
+    """What real footage adds that no event causes: the camera shakes (a smooth wander of up to
+    1/32 of the frame), the light flickers (+-8 % brightness) and the sensor adds noise (sd 6 grey
+    levels), each drawn from the video's id and the time, so a frame is the same at every render."""
+    phases = np.random.default_rng(zlib.crc32(video_id.encode())).uniform(0, 2 * math.pi, 5)
+    def wander(slow: float, fast: float, phase: float, other: float) -> float:  # in [-1, 1]
+        return 0.7 * math.sin(2 * math.pi * slow * t + phase) + 0.3 * math.sin(2 * math.pi * fast * t + other)
+
+    reach = frame.shape[0] / 32
+    dx = round(reach * wander(0.9, 2.3, phases[0], phases[1]))
+    dy = round(reach * wander(0.7, 1.9, phases[2], phases[3]))
+    gain = 1 + 0.08 * math.sin(2 * math.pi * 0.6 * t + phases[4])
+    noise = np.random.default_rng([zlib.crc32(video_id.encode()), round(t * 1000)]).normal(0, 6, frame.shape)
+    return np.roll(frame, (dy, dx), axis=(0, 1)) * gain + noise

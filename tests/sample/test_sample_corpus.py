@@ -108,3 +108,22 @@ def test_scenes_dissolve_into_each_other_around_their_boundary():
     first, second = render(cut, boundary - 0.25).astype(float), render(cut, boundary + 0.25).astype(float)
     assert np.abs(quarter - first).mean() < np.abs(quarter - second).mean()
     assert [r[2:4] for r in truth_rows(spec)] == [r[2:4] for r in truth_rows(cut)]  # truth: the midpoint
+
+
+def test_a_handheld_camera_moves_flickers_and_adds_noise_the_same_way_every_time():
+    options = CorpusOptions(videos=1, seed=515, min_duration_s=20, max_duration_s=30, size=64, handheld=True)
+    spec = make_specs(options)[0]
+    steady = dataclasses.replace(spec, handheld=False)
+    times = [0.5 * k for k in range(20)]
+    frames = np.stack([render(spec, t) for t in times]).astype(float)
+    assert np.array_equal(frames[3], render(make_specs(options)[0], times[3]))  # drawn, not random
+    plain = np.stack([render(steady, t) for t in times]).astype(float)
+    residual = frames - plain
+    assert 3 < residual.std() < 60  # shake, flicker and noise, but still the same picture
+    brightness = frames.mean(axis=(1, 2, 3)) / plain.mean(axis=(1, 2, 3))
+    assert brightness.max() - brightness.min() > 0.05  # the light flickers
+    def best_shift(frame, reference):  # the shift of the steady frame that matches best
+        return min(((dy, dx) for dy in range(-3, 4) for dx in range(-3, 4)),
+                   key=lambda s: np.abs(np.roll(reference, s, axis=(0, 1)) - frame).mean())
+    assert len({best_shift(f, p) for f, p in zip(frames, plain)}) > 2  # the camera moves
+    assert [r[2:4] for r in truth_rows(spec)] == [r[2:4] for r in truth_rows(steady)]  # no event added
