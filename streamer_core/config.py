@@ -47,6 +47,8 @@ class ModelConfig:
     refine: float = 0.0  # > 0: at the end of a video, level 0's events are placed again by a kernel
     #                      change-point pass over its inputs' embeddings, this penalty x ln(inputs)
     #                      per cut (streamer_core.refine; 0: off, the paper)
+    refine_colour: float = 0.0  # frames, with refine: level 0's pass also weighs each frame's colour histogram,
+    #                             this much beside the embeddings (streamer_core.histograms; 0: embeddings alone)
     cut_at: str = "sample"  # an event starts at its first sample's time ("sample", the paper) or, for
     #                         frames, midway after the sample before ("between"; streamer_core.timing)
     refine_levels: int = 1  # with refine: levels placed again bottom up by the same pass over the events
@@ -118,11 +120,11 @@ class Config:
 # Not in the paper: cut at unusual steps of the prediction score, events of at least 2 s at 0.5 s
 # snippets, hard cuts (most of the frame changes colour at once, or over up to 2 s of a fade or a
 # dissolve) end the events of levels 0 and 1, level 0's events are placed again at the end of a
-# video (refine), and an event starting at a frame is stamped midway after the frame before
-# (cut_at); chosen on the tune corpora of benchmarks/quality.py, measured on its test corpora (the
-# README's quality table).
+# video (refine; frames by their colours too), and an event starting at a frame is stamped midway
+# after the frame before (cut_at); chosen on the tune corpora of benchmarks/quality.py, measured on
+# its test corpora (the README's quality table).
 IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04,
-                        "gradual_span": 4, "refine": 0.2, "cut_at": "between"}
+                        "gradual_span": 4, "refine": 0.2, "refine_colour": 1.0, "cut_at": "between"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -217,6 +219,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.z_threshold", m.z_threshold > 0), ("model.escalate", m.escalate >= 0),
         ("model.gradual_span", m.gradual_span == 0 or m.gradual_span >= 2),
         ("model.refine", m.refine >= 0), ("model.refine_levels", m.refine_levels >= 1),
+        ("model.refine_colour", m.refine_colour >= 0),
         ("model.max_layers", m.max_layers >= 1),
         ("model.hard_cut", m.hard_cut >= 0 and (m.hard_cut == 0 or m.input_kind == "frames")),
         ("model.init_layers", 1 <= m.init_layers <= m.max_layers),

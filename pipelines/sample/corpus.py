@@ -50,6 +50,7 @@ class CorpusOptions:
     lossless: bool = False  # ffv1 in .mkv (exact pixels) instead of libx264 in .mp4
     vfr: bool = False  # jittered frame times (needs lossless: mkv keeps any timestamps)
     dissolve_s: float = 0.0  # scenes cross-dissolve over this long instead of cutting (truth: the midpoint)
+    subtle: bool = False  # each action changes one of the object's shape, colour and motion, not all
     handheld: bool = False  # camera shake, flicker and sensor noise over every frame (sample_render._handheld)
     length_step_s: float = 0.5  # action lengths are multiples of this; 0: any length, so boundaries fall
     #                             between samples as in real footage, not on the 0.5 s sampling grid
@@ -71,13 +72,22 @@ def _pick_other(rng: np.random.Generator, options, previous):
 
 
 def _make_actions(rng: np.random.Generator, lengths: list[float], start: float,
-                  before: Action | None):
+                  before: Action | None, subtle: bool = False):
+    """Each action a new shape and colour (and any motion); `subtle`: only one of shape, colour
+    and motion changes at each boundary, the others carried over."""
     actions = []
-    shape, color = (before.shape, before.color) if before else (None, None)
+    shape, color, motion = (before.shape, before.color, before.motion) if before else (None, None, None)
     for length in lengths:
-        shape, color = _pick_other(rng, SHAPES, shape), _pick_other(rng, list(COLORS), color)
-        actions.append(Action(start, start + length, shape, color, str(rng.choice(MOTIONS)),
-                              float(rng.uniform(0, 2 * math.pi))))
+        changed = str(rng.choice(["shape", "color", "motion"])) if subtle and shape is not None else "all"
+        if changed in ("all", "shape"):
+            shape = _pick_other(rng, SHAPES, shape)
+        if changed in ("all", "color"):
+            color = _pick_other(rng, list(COLORS), color)
+        if changed == "all":
+            motion = str(rng.choice(MOTIONS))
+        elif changed == "motion":
+            motion = _pick_other(rng, MOTIONS, motion)
+        actions.append(Action(start, start + length, shape, color, motion, float(rng.uniform(0, 2 * math.pi))))
         start += length
     return tuple(actions)
 
@@ -96,7 +106,7 @@ def _make_scenes(rng: np.random.Generator, lengths: list[float], options: Corpus
         tint = _pick_other(rng, list(TINTS), tint)
         textured = options.style == "textured"
         pan = float(rng.choice([0.0, 3.0, -4.0])) if textured else 0.0
-        actions = _make_actions(rng, group, start, scenes[-1].actions[-1] if scenes else None)
+        actions = _make_actions(rng, group, start, scenes[-1].actions[-1] if scenes else None, options.subtle)
         scenes.append(Scene(start, actions[-1].end_s, str(rng.choice(TEXTURES)), tint,
                             float(rng.uniform(2, 6)) if textured else 0.0,
                             float(rng.uniform(0, math.pi)), pan, actions))
@@ -223,13 +233,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--length-step", type=float, default=defaults.length_step_s,
                         help="action lengths are multiples of this many seconds (0: any length)")
     parser.add_argument("--handheld", action="store_true", help="camera shake, flicker and sensor noise")
+    parser.add_argument("--subtle", action="store_true", help="each action changes one of shape, colour, motion")
     parser.add_argument("--upload", help="also copy the corpus to this s3:// prefix or folder")
     args = parser.parse_args(argv)
     options = CorpusOptions(
         videos=args.videos, seed=args.seed, min_duration_s=args.min_duration,
         max_duration_s=args.max_duration, fps=args.fps,
         size=args.size, style=args.style, lossless=args.lossless, vfr=args.vfr,
-        dissolve_s=args.dissolve, length_step_s=args.length_step, handheld=args.handheld)
+        dissolve_s=args.dissolve, length_step_s=args.length_step, handheld=args.handheld,
+        subtle=args.subtle)
     specs = write_corpus(args.out, options)
     total = sum(s.duration_s for s in specs)
     print(f"wrote {len(specs)} videos ({total:.1f} s) and {TRUTH_FILE} to {args.out}")

@@ -127,3 +127,17 @@ def test_a_handheld_camera_moves_flickers_and_adds_noise_the_same_way_every_time
                    key=lambda s: np.abs(np.roll(reference, s, axis=(0, 1)) - frame).mean())
     assert len({best_shift(f, p) for f, p in zip(frames, plain)}) > 2  # the camera moves
     assert [r[2:4] for r in truth_rows(spec)] == [r[2:4] for r in truth_rows(steady)]  # no event added
+
+
+def test_subtle_actions_change_one_of_shape_colour_and_motion():
+    options = CorpusOptions(videos=3, seed=516, min_duration_s=30, max_duration_s=40, size=32, subtle=True)
+    changed = []
+    for spec in make_specs(options):
+        for scene in spec.scenes:
+            for a, b in zip(scene.actions, scene.actions[1:]):
+                changed.append(tuple(getattr(a, k) != getattr(b, k) for k in ("shape", "color", "motion")))
+    assert all(sum(c) == 1 for c in changed), changed
+    assert {c.index(True) for c in changed} == {0, 1, 2}  # each kind of change occurs
+    plain = make_specs(dataclasses.replace(options, subtle=False))
+    assert all(a.shape != b.shape and a.color != b.color
+               for spec in plain for s in spec.scenes for a, b in zip(s.actions, s.actions[1:]))
