@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.evaluate.truth import frame_label_rows
-from pipelines.sample.corpus import write_truth
+from pipelines.sample.corpus import X264_OPTIONS, write_truth
 
 MOCAP_HZ = 120.0
 BASIC_MOTIONS_HZ = 10.0
@@ -127,7 +127,7 @@ def _as_mp4(source: Path, target: Path) -> float:
     with av.open(str(source)) as reader, av.open(str(target), "w") as writer:
         stream = reader.streams.video[0]
         rate = stream.average_rate
-        out = writer.add_stream("libx264", rate=rate, options={"preset": "veryfast", "crf": "18"})
+        out = writer.add_stream("libx264", rate=rate, options=X264_OPTIONS)
         out.width, out.height, out.pix_fmt = stream.codec_context.width, stream.codec_context.height, "yuv420p"
         count = 0
         for count, frame in enumerate(reader.decode(stream), start=1):

@@ -35,6 +35,11 @@ from pipelines.sample.render import (
 )
 
 TRUTH_FILE = "truth.csv"
+X264_OPTIONS = {"preset": "veryfast", "crf": "18"}
+# x264 does not encode the same frames to the same pixels on every run (measured: one video in four
+# differed, a few pixels by up to 38 levels, in one thread too); lossless, the decoded frames are the
+# rendered ones whatever it decides, for a corpus that must be the same on every run (a test's)
+X264_EXACT = {"preset": "veryfast", "qp": "0"}
 TRUTH_HEADER = ("video_id", "level", "start_s", "end_s", "label")
 
 
@@ -161,8 +166,7 @@ def write_video(spec: VideoSpec, path: str | Path) -> None:
             stream = container.add_stream("ffv1", rate=spec.fps)
             stream.pix_fmt = "bgr0"
         else:
-            stream = container.add_stream("libx264", rate=spec.fps,
-                                          options={"preset": "veryfast", "crf": "18"})
+            stream = container.add_stream("libx264", rate=spec.fps, options=X264_OPTIONS)
             stream.pix_fmt = "yuv420p"
         stream.width = stream.height = spec.size
         stream.codec_context.time_base = time_base

@@ -26,7 +26,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from pipelines.sample.corpus import _rate, generator_parser, numbers, write_truth
+from pipelines.sample.corpus import X264_EXACT, X264_OPTIONS, _rate, generator_parser, numbers, write_truth
 
 TRANSITIONS = ("cut", "fade", "dissolve")
 CAMERAS = ("still", "pan", "zoom-in", "zoom-out", "shake")
@@ -45,6 +45,7 @@ class ShotsOptions:
     fps: tuple[float, ...] = (25.0, 29.97, 12.0)
     size: int = 128
     transitions: tuple[float, float, float] = (0.4, 0.3, 0.3)  # weights: cut, fade, dissolve
+    exact: bool = False  # lossless H.264: the same pixels on every run (corpus.X264_EXACT)
 
 
 @dataclass(frozen=True)
@@ -271,7 +272,7 @@ def _periodic_noise(rng: np.random.Generator, n: int, cells: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=32)
 def _canvas(shot: Shot, size: int) -> np.ndarray:
-    """The shot's backdrop: a tiling float32 [2 size, 2 size, 3] canvas the camera looks at."""
+    """The shot's backdrop: a tiling float64 [2 size, 2 size, 3] canvas the camera looks at."""
     rng, n = np.random.default_rng(shot.seed), 2 * size
     field = sum(0.6 ** k * _periodic_noise(rng, n, c) for k, c in enumerate(BACKDROPS[shot.backdrop]))
     field = (field - field.min()) / (np.ptp(field) + 1e-9)
@@ -285,7 +286,7 @@ def _canvas(shot: Shot, size: int) -> np.ndarray:
         d2 = np.minimum(abs(yy - cy), 1 - abs(yy - cy)) ** 2 + np.minimum(abs(xx - cx), 1 - abs(xx - cx)) ** 2
         w = rng.uniform(0.3, 0.6) * np.exp(-d2 / (2 * sigma ** 2))
         img += w[..., None] * (np.array(_hsv(shot.hue + rng.uniform(0.3, 0.6), 0.5, (lo + hi) / 2)) - img)
-    return img.astype(np.float32)
+    return img.astype(np.float64)
 
 
 def _view(shot: Shot, size: int, t: float) -> np.ndarray:
@@ -303,14 +304,14 @@ def _view(shot: Shot, size: int, t: float) -> np.ndarray:
         oy += a[0] * (math.sin(13 * tau + a[2]) + 0.4 * math.cos(23 * tau))
     xs, ys = ox + z * np.arange(size), oy + z * np.arange(size)
     x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
-    fx, fy = (xs - x0).astype(np.float32)[None, :, None], (ys - y0).astype(np.float32)[:, None, None]
+    fx, fy = (xs - x0).astype(np.float64)[None, :, None], (ys - y0).astype(np.float64)[:, None, None]
     rows = canvas[y0 % n] * (1 - fy) + canvas[(y0 + 1) % n] * fy
     return rows[:, x0 % n] * (1 - fx) + rows[:, (x0 + 1) % n] * fx
 
 
 @functools.lru_cache(maxsize=64)
 def _texture(seed: int) -> np.ndarray:
-    return _periodic_noise(np.random.default_rng(seed), 32, 5).astype(np.float32) ** 2 * 1.3
+    return _periodic_noise(np.random.default_rng(seed), 32, 5).astype(np.float64) ** 2 * 1.3
 
 
 def _fold(u: float, margin: float) -> float:
@@ -328,13 +329,13 @@ def _draw_actor(frame: np.ndarray, actor: Actor, pose: Pose, before: Pose, tau: 
         return
     cx, cy = (_fold(u, min(0.5 * actor.size, 0.4)) * size for u in _unfolded(vars(pose), tau))
     r = 0.5 * actor.size * ((1 - e) * before.scale + e * pose.scale) * size
-    color = (1 - e) * np.array(before.color, np.float32) + e * np.array(pose.color, np.float32)
+    color = (1 - e) * np.array(before.color, np.float64) + e * np.array(pose.color, np.float64)
     x0, x1 = max(int(cx - 1.5 * r - 2), 0), min(int(cx + 1.5 * r + 3), size)
     y0, y1 = max(int(cy - 1.5 * r - 2), 0), min(int(cy + 1.5 * r + 3), size)
     if x1 <= x0 or y1 <= y0:
         return
-    dx = (np.arange(x0, x1, dtype=np.float32) + 0.5 - cx)[None, :]
-    dy = (np.arange(y0, y1, dtype=np.float32) + 0.5 - cy)[:, None]
+    dx = (np.arange(x0, x1, dtype=np.float64) + 0.5 - cx)[None, :]
+    dy = (np.arange(y0, y1, dtype=np.float64) + 0.5 - cy)[:, None]
     rot = pose.rot0 + pose.omega * tau
     xr = (dx * math.cos(rot) + dy * math.sin(rot)) / actor.aspect
     yr = -dx * math.sin(rot) + dy * math.cos(rot)
@@ -369,7 +370,7 @@ def _shot_frame(video: ShotsVideo, shot: Shot, t: float) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def _sensor_noise(seed: int, size: int) -> np.ndarray:
-    return np.random.default_rng(seed).normal(0, 2.5, (8, size, size, 3)).astype(np.float32)
+    return np.random.default_rng(seed).normal(0, 2.5, (8, size, size, 3)).astype(np.float64)
 
 
 def render_shot_frame(video: ShotsVideo, t: float) -> np.ndarray:
@@ -400,10 +401,10 @@ def truth_rows(video: ShotsVideo) -> list[tuple]:
     return rows
 
 
-def write_shots_video(video: ShotsVideo, path: str | Path) -> None:
-    """libx264 .mp4 at the video's constant frame rate, as the sample corpus writes."""
+def write_shots_video(video: ShotsVideo, path: str | Path, exact: bool = False) -> None:
+    """libx264 .mp4 at the video's constant frame rate, as the sample corpus writes (`exact`: lossless)."""
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=video.fps, options={"preset": "veryfast", "crf": "18"})
+        stream = container.add_stream("libx264", rate=video.fps, options=X264_EXACT if exact else X264_OPTIONS)
         stream.pix_fmt, stream.width, stream.height = "yuv420p", video.size, video.size
         stream.codec_context.time_base = 1 / video.fps
         for k in range(video.frames):
@@ -418,7 +419,7 @@ def write_shots_corpus(folder: str | Path, options: ShotsOptions = ShotsOptions(
     root, videos = Path(folder), make_shot_specs(options)
     for video in videos:
         (root / video.video_id).parent.mkdir(parents=True, exist_ok=True)
-        write_shots_video(video, root / video.video_id)
+        write_shots_video(video, root / video.video_id, options.exact)
     return write_truth(root, [row for video in videos for row in truth_rows(video)])
 
 
