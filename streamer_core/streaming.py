@@ -122,7 +122,8 @@ class Streamer:
         Returns (boundaries, embeddings) per level."""
         snippet, count = self.cfg.snippet_size, min(self.cfg.refine_levels, len(boundaries))
         samples, hard = np.stack(stream.inputs), confirmed_cuts(stream.hard_cuts, stream.changes)
-        doubted = {s for run in transition_runs(stream.hard_cuts) if not set(run) & set(hard) for s in run}
+        kept = set(hard)
+        doubted = {s for run in transition_runs(stream.hard_cuts) if kept.isdisjoint(run) for s in run}
         placed: list[set[int]] = []  # per re-placed level: the samples where its events start
         inputs, starts, found = samples, np.arange(len(samples)), []
         for level in range(count):
@@ -214,7 +215,7 @@ class Streamer:
                     stream.hard_cuts += range(stream.samples_seen - span + 1, stream.samples_seen + 1)
                 if self.cfg.refine_colour and self.cfg.input_kind == "frames":
                     for stream, colours in zip(streams, colour_histograms(x).cpu().numpy()):
-                        stream.histograms.append(colours)
+                        stream.histograms.append(colours.copy())  # its own row too
             self._advance(0, streams, x, items, spans and [span > 0 for span in spans])
         for stream in streams:
             stream.samples_seen += 1

@@ -286,7 +286,7 @@ def _canvas(shot: Shot, size: int) -> np.ndarray:
         d2 = np.minimum(abs(yy - cy), 1 - abs(yy - cy)) ** 2 + np.minimum(abs(xx - cx), 1 - abs(xx - cx)) ** 2
         w = rng.uniform(0.3, 0.6) * np.exp(-d2 / (2 * sigma ** 2))
         img += w[..., None] * (np.array(_hsv(shot.hue + rng.uniform(0.3, 0.6), 0.5, (lo + hi) / 2)) - img)
-    return img.astype(np.float64)
+    return img
 
 
 def _view(shot: Shot, size: int, t: float) -> np.ndarray:
@@ -304,14 +304,14 @@ def _view(shot: Shot, size: int, t: float) -> np.ndarray:
         oy += a[0] * (math.sin(13 * tau + a[2]) + 0.4 * math.cos(23 * tau))
     xs, ys = ox + z * np.arange(size), oy + z * np.arange(size)
     x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
-    fx, fy = (xs - x0).astype(np.float64)[None, :, None], (ys - y0).astype(np.float64)[:, None, None]
+    fx, fy = (xs - x0)[None, :, None], (ys - y0)[:, None, None]
     rows = canvas[y0 % n] * (1 - fy) + canvas[(y0 + 1) % n] * fy
     return rows[:, x0 % n] * (1 - fx) + rows[:, (x0 + 1) % n] * fx
 
 
 @functools.lru_cache(maxsize=64)
 def _texture(seed: int) -> np.ndarray:
-    return _periodic_noise(np.random.default_rng(seed), 32, 5).astype(np.float64) ** 2 * 1.3
+    return _periodic_noise(np.random.default_rng(seed), 32, 5) ** 2 * 1.3
 
 
 def _fold(u: float, margin: float) -> float:
@@ -370,7 +370,7 @@ def _shot_frame(video: ShotsVideo, shot: Shot, t: float) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def _sensor_noise(seed: int, size: int) -> np.ndarray:
-    return np.random.default_rng(seed).normal(0, 2.5, (8, size, size, 3)).astype(np.float64)
+    return np.random.default_rng(seed).normal(0, 2.5, (8, size, size, 3))
 
 
 def render_shot_frame(video: ShotsVideo, t: float) -> np.ndarray:

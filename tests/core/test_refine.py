@@ -105,8 +105,9 @@ def test_a_run_of_hard_cuts_is_one_transition_kept_at_its_middle():
 
 
 def test_kept_inputs_hold_only_their_own_row():
-    """Refinement keeps each input's embedding to the end of the video: a row that views the batch's
-    output would keep all of it alive (an hour-long video's actor grew by a fifth)."""
+    """Refinement keeps each input's embedding and colour histogram to the end of the video: a row
+    that views the batch's output would keep all of it alive (an hour-long video's actor grew by a
+    fifth)."""
     cfg = load_config("tiny-default")
     torch.manual_seed(0)
     streamer = Streamer(StreamerModel(cfg.model).eval())
@@ -116,3 +117,5 @@ def test_kept_inputs_hold_only_their_own_row():
             streamer.step(streams, torch.rand(2, 3, 32, 32) * 2 - 1)
     kept = [x for s in streams for x in s.inputs]
     assert len(kept) == 6 and all(x.base is None and x.shape == (cfg.model.embed_dim,) for x in kept)
+    colours = [h for s in streams for h in s.histograms]  # model.refine_colour's histograms likewise
+    assert len(colours) == 6 and all(h.base is None and h.shape == (64,) for h in colours)
