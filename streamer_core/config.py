@@ -49,6 +49,7 @@ class ModelConfig:
     #                      per cut (streamer_core.refine; 0: off, the paper)
     refine_colour: float = 0.0  # frames, with refine: level 0's pass also weighs each frame's colour histogram,
     #                             this much beside the embeddings (streamer_core.histograms; 0: embeddings alone)
+    refine_edges: float = 0.0  # frames, with refine: ... and each frame's histogram of edge directions, this much
     cut_at: str = "sample"  # an event starts at its first sample's time ("sample", the paper) or, for
     #                         frames, midway after the sample before ("between"; streamer_core.timing)
     refine_levels: int = 1  # with refine: levels placed again bottom up by the same pass over the events
@@ -124,7 +125,8 @@ class Config:
 # after the frame before (cut_at); chosen on the tune corpora of benchmarks/quality.py, measured on
 # its test corpora (the README's quality table).
 IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04,
-                        "gradual_span": 4, "refine": 0.2, "refine_colour": 1.0, "cut_at": "between"}
+                        "gradual_span": 4, "refine": 0.2, "refine_colour": 1.0,
+                        "refine_edges": 1.0, "cut_at": "between"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -219,7 +221,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.z_threshold", m.z_threshold > 0), ("model.escalate", m.escalate >= 0),
         ("model.gradual_span", m.gradual_span == 0 or m.gradual_span >= 2),
         ("model.refine", m.refine >= 0), ("model.refine_levels", m.refine_levels >= 1),
-        ("model.refine_colour", m.refine_colour >= 0),
+        ("model.refine_colour", m.refine_colour >= 0), ("model.refine_edges", m.refine_edges >= 0),
         ("model.max_layers", m.max_layers >= 1),
         ("model.hard_cut", m.hard_cut >= 0 and (m.hard_cut == 0 or m.input_kind == "frames")),
         ("model.init_layers", 1 <= m.init_layers <= m.max_layers),

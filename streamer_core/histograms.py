@@ -1,19 +1,24 @@
-"""Colour histograms of frames: what level 0's refinement weighs beside the encoder's embeddings
-(model.refine_colour; not in the paper).
+"""Colour and edge histograms of frames: what level 0's refinement weighs beside the encoder's
+embeddings (model.refine_colour, model.refine_edges; not in the paper).
 
 Why: the kernel pass over the encoder's embeddings alone places level 0's events well where an
-action changes most of what the encoder sees, and poorly where an object changes shape or colour
-on a busy or shaking background, which moves the embedding less than the background's own motion
-does. How much of the frame has each colour does not move when the camera shakes or pans, and
-does move when an object changes colour or size. On the tune corpora (benchmarks/quality.py) the
-two together placed level 0 better on every corpus than either alone, the embeddings carrying the
-corpus with flickering light, the histograms the ones with small objects on textured scenes."""
+action changes most of what the encoder sees, and poorly where a small object changes shape or
+colour on a busy or shaking background, which moves the embedding less than the background's own
+motion does. A histogram says how much of the frame has each colour, or how much of its edges
+run in each direction, wherever in the frame they are: it does not move when the camera shakes or
+pans, and does move when an object changes colour, size or shape. On the tune corpora
+(benchmarks/quality.py) the embeddings carried the corpus with flickering light, the colours the
+ones with small objects on textured scenes, and the edges the ones where an object changes only
+its shape."""
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 BINS = 4  # per channel: 64 colours
+EDGE_BINS = 8  # edge directions over half a turn (an edge and its reverse are one), per channel
 
 
 def colour_histograms(frames: torch.Tensor) -> torch.Tensor:
@@ -21,16 +26,37 @@ def colour_histograms(frames: torch.Tensor) -> torch.Tensor:
     the frame (so a colour's weight grows slower than its area, as in the Hellinger distance)."""
     levels = ((frames.detach().float() + 1) * (BINS / 2)).floor().clamp(0, BINS - 1).long()
     colour = ((levels[:, 0] * BINS + levels[:, 1]) * BINS + levels[:, 2]).flatten(1)  # [B, H*W]
-    counts = torch.zeros(len(frames), BINS ** 3, device=frames.device).scatter_add_(
-        1, colour, torch.ones_like(colour, dtype=torch.float32))
-    return (counts / colour.shape[1]).sqrt()
+    return _shares(colour, torch.ones_like(colour, dtype=torch.float32), BINS ** 3)
 
 
-def with_colours(embeddings: np.ndarray, histograms: np.ndarray, weight: float) -> np.ndarray:
-    """[N, D] and [N, C] -> [N, D + C]: each part centred and scaled to a mean squared norm of 1
-    (the histograms' then times `weight`), so that neither counts for more by its width or units."""
+def edge_histograms(frames: torch.Tensor) -> torch.Tensor:
+    """[B, C, H, W] frames -> [B, C * EDGE_BINS]: per channel, the square root of each edge
+    direction's share of the channel's gradient (central differences; weighed by their
+    magnitude, so a change of brightness or contrast alone leaves the shares as they were)."""
+    x = frames.detach().float()
+    dx = x[:, :, 1:-1, 2:] - x[:, :, 1:-1, :-2]
+    dy = x[:, :, 2:, 1:-1] - x[:, :, :-2, 1:-1]
+    turn = torch.remainder(torch.atan2(dy, dx), torch.pi) / torch.pi  # [0, 1): half a turn
+    direction = (turn * EDGE_BINS).long().clamp(max=EDGE_BINS - 1)
+    channel = torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1) * EDGE_BINS
+    return _shares((direction + channel).flatten(1), torch.hypot(dx, dy).flatten(1), x.shape[1] * EDGE_BINS,
+                   per=EDGE_BINS)
+
+
+def _shares(bins: torch.Tensor, weights: torch.Tensor, count: int, per: int | None = None) -> torch.Tensor:
+    """[B, P] bin indices and weights -> [B, count]: the square root of each bin's share of the
+    weight (of its group of `per` bins when given); a group with no weight has no share."""
+    totals = torch.zeros(len(bins), count, device=bins.device).scatter_add_(1, bins, weights)
+    groups = totals.view(len(bins), -1, per or count)
+    return (groups / groups.sum(-1, keepdim=True).clamp_min(1e-12)).sqrt().flatten(1)
+
+
+def with_histograms(embeddings: np.ndarray, parts: Sequence[tuple[np.ndarray, float]]) -> np.ndarray:
+    """[N, D] and (histograms [N, C_k], weight) parts -> [N, D + sum C_k]: every part centred and
+    scaled to a mean squared norm of 1 (the histograms' then times their weight), so that none
+    counts for more by its width or units; parts weighed 0 are left out."""
     def unit(x: np.ndarray) -> np.ndarray:
-        x = x - x.mean(0)
+        x = x.astype(np.float64) - x.mean(0)
         norm = np.sqrt((x * x).sum(1).mean())
         return x / norm if norm > 0 else x
-    return np.hstack([unit(embeddings.astype(np.float64)), weight * unit(histograms.astype(np.float64))])
+    return np.hstack([unit(embeddings), *(weight * unit(np.asarray(h)) for h, weight in parts if weight)])

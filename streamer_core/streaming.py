@@ -19,7 +19,7 @@ from streamer_core import cuts
 from streamer_core.buffer import WorkingSet
 from streamer_core.demarcation import Demarcation
 from streamer_core.hierarchy import Hierarchy
-from streamer_core.histograms import colour_histograms, with_colours
+from streamer_core.histograms import colour_histograms, edge_histograms, with_histograms
 from streamer_core.hooks import Hooks, Watching
 from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
@@ -60,6 +60,7 @@ class StreamState:
     changes: list[float] = field(default_factory=list)  # the hard-cut change of each input after the first
     inputs: list[np.ndarray] = field(default_factory=list)  # level 0's input embeddings (for model.refine)
     histograms: list[np.ndarray] = field(default_factory=list)  # each frame's colours (model.refine_colour)
+    edges: list[np.ndarray] = field(default_factory=list)  # each frame's edge directions (model.refine_edges)
     hard_cuts: list[int] = field(default_factory=list)  # samples where a hard cut ended level 0's event
 
 
@@ -112,13 +113,13 @@ class Streamer:
     def _refined(self, stream: StreamState, boundaries: list[list[float]]) -> tuple[list[list[float]], list]:
         """The hierarchy placed again at the end of the video (streamer_core.refine), bottom up: the
         first `refine_levels` levels each by the kernel pass over its inputs (level 0's: the
-        encoder's embeddings of the samples, beside their colour histograms by `refine_colour`; a
-        level above: the events of the one below), hard cuts kept at levels 0 and 1 where the video
-        confirms them. A cut of a level above those moves to the nearest re-placed cut within
-        `min_event` samples, else (and at a transition the video does not confirm) it is dropped;
-        when the top re-placed level has no cut at all, the cuts above stay and the levels below cut
-        there too, so every level nests in the one below. Every event is then embedded again by its
-        level's f over the last working set's worth of its inputs.
+        encoder's embeddings of the samples, beside their colour and edge histograms by
+        `refine_colour` and `refine_edges`; a level above: the events of the one below), hard cuts
+        kept at levels 0 and 1 where the video confirms them. A cut of a level above those moves to
+        the nearest re-placed cut within `min_event` samples, else (and at a transition the video
+        does not confirm) it is dropped; when the top re-placed level has no cut at all, the cuts
+        above stay and the levels below cut there too, so every level nests in the one below. Every
+        event is then embedded again by its level's f over the last working set's worth of its inputs.
         Returns (boundaries, embeddings) per level."""
         snippet, count = self.cfg.snippet_size, min(self.cfg.refine_levels, len(boundaries))
         samples, hard = np.stack(stream.inputs), confirmed_cuts(stream.hard_cuts, stream.changes)
@@ -132,9 +133,9 @@ class Streamer:
                 inputs, starts = self._events(level - 1, inputs, edges), starts[edges[:-1]]
             forced = np.flatnonzero(np.isin(starts, hard)) if level < 2 else []
             minimum = max(2, self.cfg.min_event) if level == 0 else 1
-            weighed = inputs
-            if level == 0 and stream.histograms:
-                weighed = with_colours(inputs, np.stack(stream.histograms), self.cfg.refine_colour)
+            parts = [(np.stack(rows), weight) for rows, weight in (
+                (stream.histograms, self.cfg.refine_colour), (stream.edges, self.cfg.refine_edges)) if rows]
+            weighed = with_histograms(inputs, parts) if level == 0 and parts else inputs
             found = refined_cuts(weighed, forced, self.cfg.refine, minimum)
             placed.append({int(starts[i]) for i in found})
         above = []
@@ -213,9 +214,11 @@ class Streamer:
                                                 spans or [0] * len(streams)):
                     stream.inputs.append(vector.copy())  # a row view would keep the whole batch
                     stream.hard_cuts += range(stream.samples_seen - span + 1, stream.samples_seen + 1)
-                if self.cfg.refine_colour and self.cfg.input_kind == "frames":
-                    for stream, colours in zip(streams, colour_histograms(x).cpu().numpy()):
-                        stream.histograms.append(colours.copy())  # its own row too
+                if self.cfg.input_kind == "frames":
+                    for weight, kept, histograms in ((self.cfg.refine_colour, "histograms", colour_histograms),
+                                                     (self.cfg.refine_edges, "edges", edge_histograms)):
+                        for stream, row in zip(streams, histograms(x).cpu().numpy() if weight else []):
+                            getattr(stream, kept).append(row.copy())  # a row of its own, as above
             self._advance(0, streams, x, items, spans and [span > 0 for span in spans])
         for stream in streams:
             stream.samples_seen += 1

@@ -10,9 +10,9 @@
 - ``grid``: a cut every ``GRID_PERIOD_S`` seconds, the period that scored best on the tune corpora;
 - ``pelt``: ruptures' Pelt, the l2 cost (a change of the features' mean), penalised per cut;
 - ``kernel``: ruptures' KernelCPD with an rbf kernel (any change of the features' distribution);
-- ``kernel-colour``: the same beside each snippet's colour histogram, weighed as STREAMER's
-  refinement weighs them beside its embeddings (``model.refine_colour``): what the histograms give
-  without the learned model;
+- ``kernel-histograms``: the same beside each snippet's colour and edge histograms, weighed as
+  STREAMER's refinement weighs them beside its embeddings (``model.refine_colour``,
+  ``model.refine_edges``): what the histograms give without the learned model;
 - ``clasp``: ClaSP (claspy's BinaryClaSPSegmentation), a published time-series segmenter, on the
   first principal components of the features. claspy pins numpy < 2.3 and calls ``np.trapz``,
   which numpy 2.4 removed, so it runs in its own environment: ``CLASP_PYTHON`` (default
@@ -47,7 +47,7 @@ from pipelines.data.corpus import ManifestRow
 from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.results.tables import EVENTS_SCHEMA
 from streamer_core.hierarchy import Hierarchy
-from streamer_core.histograms import colour_histograms, with_colours
+from streamer_core.histograms import colour_histograms, edge_histograms, with_histograms
 from streamer_core.timing import start_offset_s
 
 with warnings.catch_warnings():  # finch warns at import that its optional ANN backend is absent
@@ -74,7 +74,8 @@ class VideoInput:
     counts: tuple[int, ...] = ()  # true segments per level, finest first (for matched counts)
     start_offset_s: float = 0.0  # an event starting at snippet i is stamped t_sec[i] minus this
     #                              (streamer_core.timing: midway after the snippet before, for frames)
-    colours: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # [N, C] histograms
+    histograms: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # [N, C] colours
+    edges: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # [N, E] edge directions
     error: str = ""  # why the video could not be decoded ("" when fine)
 
 
@@ -102,11 +103,12 @@ def load_video(row: ManifestRow, snippet_size: float = 0.5, size: int = 16,
     feats = (snippet_features(samples, size) if frames else
              (samples - samples.mean(0)) / np.where(samples.std(0) > 1e-6, samples.std(0), 1.0))
     offset = start_offset_s("between", "frames" if frames else "features", snippet_size)
-    colours = (colour_histograms(torch.from_numpy(samples).permute(0, 3, 1, 2) / 127.5 - 1).numpy() if frames
-               else np.zeros((len(samples), 0), np.float32))
+    pixels = torch.from_numpy(samples).permute(0, 3, 1, 2) / 127.5 - 1 if frames else None
+    colours, edges = ((h(pixels).numpy() if frames else np.zeros((len(samples), 0), np.float32))
+                      for h in (colour_histograms, edge_histograms))
     return VideoInput(row.video_id, float(chunks[-1]["duration_s"]), row.uri,
                       np.concatenate([c["t_sec"] for c in chunks]), feats.astype(np.float32), tuple(counts), offset,
-                      colours)
+                      colours, edges)
 
 
 def uniform(video: VideoInput) -> list[list[float]]:
@@ -238,15 +240,18 @@ def pelt(video: VideoInput, penalty: float = PELT_PENALTY) -> list[list[float]]:
     return [_cut_times(video, algo.predict(pen=penalty * width * np.log(n)))]
 
 
-def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, colour: float = 0.0) -> list[list[float]]:
+def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, histograms: float = 0.0) -> list[list[float]]:
     """ruptures KernelCPD over the snippet features, rbf kernel (median-distance bandwidth); with
-    ``colour``, beside the colour histograms weighed by it (streamer_core.histograms.with_colours)."""
+    ``histograms``, beside the colour and edge histograms, each weighed by it
+    (streamer_core.histograms.with_histograms)."""
     import ruptures
 
     n = len(video.features)
     if n < 4:
         return [[]]
-    features = with_colours(video.features, video.colours, colour) if colour and video.colours.size else video.features
+    features = video.features
+    if histograms and video.histograms.size:
+        features = with_histograms(features, [(video.histograms, histograms), (video.edges, histograms)])
     algo = ruptures.KernelCPD(kernel="rbf", min_size=2).fit(features.astype(np.float64))
     return [_cut_times(video, algo.predict(pen=penalty * np.log(n)))]
 
@@ -291,7 +296,7 @@ SEGMENTERS: dict[str, Baseline] = {
     "uniform": Baseline(uniform, needs_features=False), "grid": Baseline(grid, needs_features=False),
     "scenedetect": Baseline(scenedetect), "twfinch": Baseline(twfinch), "abd": Baseline(abd),
     "pelt": Baseline(pelt), "kernel": Baseline(kernel), "clasp": Baseline(segment_many=clasp_many),
-    "kernel-colour": Baseline(functools.partial(kernel, colour=1.0))}
+    "kernel-histograms": Baseline(functools.partial(kernel, histograms=1.0))}
 BASELINES = tuple(SEGMENTERS)
 
 

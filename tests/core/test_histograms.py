@@ -1,15 +1,17 @@
-"""Colour histograms (model.refine_colour): what they measure, how they are weighed beside the
-embeddings, and an object that changes only its colour on a shaking, textured scene."""
+"""Colour and edge histograms (model.refine_colour, model.refine_edges): what they measure, how they
+are weighed beside the embeddings, and an object that changes only its colour, or only its shape, on
+a shaking, textured scene."""
 from __future__ import annotations
 
 from fractions import Fraction
 
 import numpy as np
+import pytest
 import torch
 
 from pipelines.sample.render import Action, Scene, VideoSpec, render
 from streamer_core import Streamer, StreamerModel, load_config
-from streamer_core.histograms import BINS, colour_histograms, with_colours
+from streamer_core.histograms import BINS, EDGE_BINS, colour_histograms, edge_histograms, with_histograms
 from streamer_core.inputs import to_model_input
 
 
@@ -30,40 +32,70 @@ def test_a_histogram_is_each_colours_share_of_the_frame_wherever_it_is():
     np.testing.assert_array_equal(h[1], h[2])  # the camera moved, the colours did not
 
 
-def test_with_colours_gives_each_part_the_same_weight_whatever_its_width_and_scale():
+def test_an_edge_histogram_is_each_directions_share_of_the_gradient_whatever_the_light():
+    ramp = np.tile(np.arange(0, 160, 10, dtype=np.uint8)[None, :, None], (16, 1, 3))  # brighter to the right
+    h = edge_histograms(frames(ramp, ramp.transpose(1, 0, 2), ramp // 2 + 40)).numpy()
+    assert h.shape == (3, 3 * EDGE_BINS)
+    np.testing.assert_allclose((h.reshape(3, 3, EDGE_BINS) ** 2).sum(-1), 1.0, rtol=1e-5)  # per channel
+    assert h[0].reshape(3, EDGE_BINS)[:, 0].min() > 0.99  # every edge runs one way ...
+    assert h[1].reshape(3, EDGE_BINS)[:, EDGE_BINS // 2].min() > 0.99  # ... a quarter turn later, turned
+    np.testing.assert_allclose(h[2], h[0], atol=1e-6)  # half the contrast, other light: the same shares
+    flat = edge_histograms(frames(np.full((16, 16, 3), 90, np.uint8))).numpy()
+    assert np.isfinite(flat).all() and not flat.any()  # a frame without edges has no shares
+
+
+def test_with_histograms_gives_each_part_the_same_weight_whatever_its_width_and_scale():
     rng = np.random.default_rng(0)
-    embeddings, histograms = rng.normal(0, 50, (40, 256)), rng.uniform(0, 1, (40, 8))
-    joined = with_colours(embeddings, histograms, 2.0)
-    assert joined.shape == (40, 264)
+    embeddings, colours, edges = rng.normal(0, 50, (40, 256)), rng.uniform(0, 1, (40, 8)), rng.uniform(0, 9, (40, 3))
+    joined = with_histograms(embeddings, [(colours, 2.0), (edges, 1.0)])
+    assert joined.shape == (40, 267)
     np.testing.assert_allclose((joined[:, :256] ** 2).sum(1).mean(), 1.0)
-    np.testing.assert_allclose((joined[:, 256:] ** 2).sum(1).mean(), 4.0)  # weight 2 on a unit part
-    still = with_colours(embeddings, np.ones((40, 8)), 1.0)  # colours that never change add nothing
+    np.testing.assert_allclose((joined[:, 256:264] ** 2).sum(1).mean(), 4.0)  # weight 2 on a unit part
+    np.testing.assert_allclose((joined[:, 264:] ** 2).sum(1).mean(), 1.0)
+    assert with_histograms(embeddings, [(colours, 0.0)]).shape == (40, 256)  # weighed 0: left out
+    still = with_histograms(embeddings, [(np.ones((40, 8)), 1.0)])  # histograms that never change add nothing
     assert np.isfinite(still).all() and not still[:, 256:].any()
 
 
-def shaking_scene(change_s: float, duration_s: float, size: int = 32) -> np.ndarray:
-    """A textured, panning scene that the camera shakes over, with one small object whose colour
-    (only) changes at `change_s`; uint8 samples every 0.5 s."""
-    actions = (Action(0.0, change_s, "circle", "red", "orbit", 0.0),
-               Action(change_s, duration_s, "circle", "green", "orbit", 0.0))
-    scene = Scene(0.0, duration_s, "checker", "slate", 5.0, 0.4, 4.0 * size / 128, actions)
+def shaking_scene(change_s: float, duration_s: float, change: dict, texture: str = "checker",
+                  size: int = 32) -> np.ndarray:
+    """A textured, panning scene that the camera shakes over, with one small red circle whose
+    colour or shape (`change`, only) changes at `change_s`; uint8 samples every 0.5 s."""
+    before = Action(0.0, change_s, "circle", "red", "orbit", 0.0)
+    actions = (before, Action(change_s, duration_s, change.get("shape", "circle"), change.get("color", "red"),
+                              "orbit", 0.0))
+    scene = Scene(0.0, duration_s, texture, "slate", 5.0, 0.4, 4.0 * size / 128, actions)
     times = tuple(k * 0.5 for k in range(int(duration_s / 0.5)))
     spec = VideoSpec("shaking", size, Fraction(2), True, (scene,), times, handheld=True)
     return np.stack([render(spec, t) for t in times])
 
 
-def test_refinement_weighing_colours_finds_an_object_that_changes_only_its_colour():
-    video = shaking_scene(12.2, 24.0)
-    cfg = load_config("tiny-default", overrides=["model.hard_cut=0"])
-    assert cfg.model.refine_colour == 1.0
+def level0_cuts(video: np.ndarray, overrides: list[str]) -> tuple[list[float], object]:
+    cfg = load_config("tiny-default", overrides=["model.hard_cut=0", *overrides])
     torch.manual_seed(0)
-    model = StreamerModel(cfg.model).eval()
-    streamer = Streamer(model)
+    streamer = Streamer(StreamerModel(cfg.model).eval())
     stream = streamer.new_stream("v")
     with torch.no_grad():
         for sample in video:
             streamer.step([stream], to_model_input(sample[None], cfg.model))
-        h = streamer.finish(stream)
-    assert len(stream.histograms) == len(video)
-    (cut,) = h.boundaries(0)  # the change of colour, and no cut for the shaking (embeddings alone here:
-    assert abs(cut - 12.2) <= 0.25  # 4.75, 12.75 and 16.75)
+        return streamer.finish(stream).boundaries(0), stream
+
+
+def test_refinement_weighing_colours_finds_an_object_that_changes_only_its_colour():
+    video = shaking_scene(12.2, 24.0, {"color": "green"})
+    assert load_config("tiny-default").model.refine_colour == 1.0
+    (cut,), stream = level0_cuts(video, ["model.refine_edges=0"])
+    assert len(stream.histograms) == len(video) and not stream.edges
+    assert abs(cut - 12.2) <= 0.25  # the change of colour, and no cut for the shaking (embeddings alone
+    #                                 here: 4.75, 12.75 and 16.75)
+
+
+@pytest.mark.parametrize("shape", ["diamond", "cross", "square"])
+def test_refinement_weighing_edges_finds_an_object_that_changes_only_its_shape(shape):
+    video = shaking_scene(12.2, 24.0, {"shape": shape}, texture="waves")  # a red circle turns into a red `shape`
+    assert load_config("tiny-default").model.refine_edges == 1.0
+    cuts, stream = level0_cuts(video, [])
+    assert len(stream.edges) == len(video) and len(stream.edges[0]) == 3 * EDGE_BINS
+    assert len(cuts) == 1 and abs(cuts[0] - 12.2) <= 0.25
+    without = level0_cuts(video, ["model.refine_edges=0"])[0]  # colours and embeddings alone: 2 s early
+    assert not any(abs(cut - 12.2) <= 0.5 for cut in without)

@@ -119,3 +119,5 @@ def test_kept_inputs_hold_only_their_own_row():
     assert len(kept) == 6 and all(x.base is None and x.shape == (cfg.model.embed_dim,) for x in kept)
     colours = [h for s in streams for h in s.histograms]  # model.refine_colour's histograms likewise
     assert len(colours) == 6 and all(h.base is None and h.shape == (64,) for h in colours)
+    edges = [h for s in streams for h in s.edges]  # and model.refine_edges's
+    assert len(edges) == 6 and all(h.base is None and h.shape == (24,) for h in edges)

@@ -118,7 +118,7 @@ def test_change_point_baselines_find_planted_blocks():
     expected = [5.0, 12.0, 16.0]
     assert pelt(video) == [expected]
     assert kernel(video) == [expected]
-    assert SEGMENTERS["kernel-colour"].segment(video) == [expected]  # a feature stream has no colours
+    assert SEGMENTERS["kernel-histograms"].segment(video) == [expected]  # a feature stream has no colours
     assert grid(VideoInput("v", 7.0), period_s=2.0) == [[2.0, 4.0, 6.0]]
 
 
@@ -127,7 +127,8 @@ def test_each_baseline_writes_events_scored_like_streamer(corpus, name):
     if name == "clasp" and not CLASP_PYTHON.exists():
         pytest.skip(f"ClaSP's own environment is not set up ({CLASP_PYTHON}; bash scripts/setup-clasp.sh)")
     truth, videos = corpus
-    assert all(v.colours.shape == (len(v.t_sec), 64) for v in videos)  # each snippet's colour histogram
+    assert all(v.histograms.shape == (len(v.t_sec), 64) for v in videos)  # each snippet's colour histogram
+    assert all(v.edges.shape == (len(v.t_sec), 24) for v in videos)  # and its edge directions
     table = events_table(run_baselines(name, videos, "run-1"))
     check_events(table, videos)
     assert set(table.column("model_version").to_pylist()) == {f"baseline:{name}"}
