@@ -25,6 +25,15 @@ WINDOW = 1024  # inputs per pass: the kernel's prefix sums hold (WINDOW + 1)^2 n
 CONFIRM_RATIO = 8.0
 CONFIRM_SPAN = 4
 CONFIRM_TRIM = 2
+# with colour histograms, a hard cut also stands only where the colours change for good: the mean
+# histogram of the PERSIST_SPAN inputs after the transition differs from that of the ones before it
+# PERSIST_RATIO times as much as the histograms change from one input to the next around it (the
+# same surrounding and trim as above). A jolt of a handheld camera or a flicker passes the rules above
+# and leaves the colours as they were. Chosen on the tune corpora (benchmarks/quality.py, seed 0): of
+# the 13 hard cuts that stood at no scene change (7 on sample-515, 6 on sample-517: shaking, flicker)
+# ratios 2 to 4 drop 12 and keep all 150 that stood at one (1: 11 dropped; 6: a scene change lost).
+PERSIST_SPAN = 3
+PERSIST_RATIO = 2.0
 MARGIN = 128  # cuts in a window's last MARGIN inputs are left to the next window
 
 
@@ -100,18 +109,38 @@ def transition_runs(cuts: Sequence[int]) -> list[list[int]]:
     return runs
 
 
-def confirmed_cuts(cuts: Sequence[int], changes: Sequence[float]) -> list[int]:
+def _around(values: np.ndarray, first: int, last: int) -> np.ndarray:
+    """``values[i]`` for the CONFIRM_SPAN ``i`` before ``first`` and from ``last`` on, less the
+    CONFIRM_TRIM largest (all of them when there are no more than that)."""
+    around = np.sort(np.r_[values[max(0, first - CONFIRM_SPAN):first], values[last:last + CONFIRM_SPAN]])
+    return around[:-CONFIRM_TRIM] if len(around) > CONFIRM_TRIM else around
+
+
+def _colours_persist(histograms: np.ndarray, first: int, last: int) -> bool:
+    """Whether the colours after a transition (samples first+1 .. last are its new frames) differ
+    from those before it more than they change between neighbouring samples around it."""
+    steps = ((histograms[1:] - histograms[:-1]) ** 2).sum(1)  # steps[i]: sample i to i + 1
+    before = histograms[max(0, first + 1 - PERSIST_SPAN):first + 1].mean(0)
+    after = histograms[last:last + PERSIST_SPAN].mean(0)
+    around = _around(steps, first, last)
+    return not len(around) or ((after - before) ** 2).sum() >= PERSIST_RATIO * around.mean()
+
+
+def confirmed_cuts(cuts: Sequence[int], changes: Sequence[float], histograms: np.ndarray | None = None) -> list[int]:
     """The hard cuts (sample indices; ``changes[i - 1]`` is sample i's change) that stand: a run of
     them at consecutive samples is one transition (a dissolve or a fade changes most of the frame
     at several samples in a row, each past the threshold), which stands at its middle sample when
     its largest change is at least CONFIRM_RATIO times the mean change of the CONFIRM_SPAN samples
-    before and after the run, less their CONFIRM_TRIM largest; a lone cut is a run of one."""
+    before and after the run, less their CONFIRM_TRIM largest, and, given each sample's colour
+    ``histograms``, when the colours persist (PERSIST_RATIO); a lone cut is a run of one."""
     changes = np.asarray(changes, np.float64)
     kept = []
     for run in transition_runs(cuts):
         first, last = run[0] - 1, run[-1]  # the run's changes are changes[first:last]
-        around = np.sort(np.r_[changes[max(0, first - CONFIRM_SPAN):first], changes[last:last + CONFIRM_SPAN]])
-        around = around[:-CONFIRM_TRIM] if len(around) > CONFIRM_TRIM else around
-        if not len(around) or changes[first:last].max() >= CONFIRM_RATIO * around.mean():
-            kept.append(-(-(first + last) // 2))  # the middle sample (the later of two)
+        around = _around(changes, first, last)
+        if len(around) and changes[first:last].max() < CONFIRM_RATIO * around.mean():
+            continue
+        if histograms is not None and not _colours_persist(histograms, first, last):
+            continue
+        kept.append(-(-(first + last) // 2))  # the middle sample (the later of two)
     return kept

@@ -122,7 +122,9 @@ class Streamer:
         event is then embedded again by its level's f over the last working set's worth of its inputs.
         Returns (boundaries, embeddings) per level."""
         snippet, count = self.cfg.snippet_size, min(self.cfg.refine_levels, len(boundaries))
-        samples, hard = np.stack(stream.inputs), confirmed_cuts(stream.hard_cuts, stream.changes)
+        samples = np.stack(stream.inputs)
+        hard = confirmed_cuts(stream.hard_cuts, stream.changes,
+                              np.stack(stream.histograms) if stream.histograms else None)
         kept = set(hard)
         doubted = {s for run in transition_runs(stream.hard_cuts) if kept.isdisjoint(run) for s in run}
         placed: list[set[int]] = []  # per re-placed level: the samples where its events start

@@ -89,6 +89,17 @@ def test_a_hard_cut_stands_only_as_a_lone_peak_of_change():
     assert confirmed_cuts([1], [0.5]) == [1]  # nothing around it to doubt it by
 
 
+def test_with_colours_a_hard_cut_stands_only_where_the_colours_change_for_good():
+    rng = np.random.default_rng(0)
+    red, blue = np.eye(4)[0], np.eye(4)[2]
+    changes = [0.01] * 4 + [0.30] + [0.01] * 4 + [0.30] + [0.01] * 4  # cuts at samples 5 and 10, alike
+    colours = np.array([red] * 5 + [blue] * 5 + [blue] * 5) + rng.normal(0, 0.01, (15, 4))
+    assert confirmed_cuts([5, 10], changes) == [5, 10]
+    assert confirmed_cuts([5, 10], changes, colours) == [5]  # at 10 the colours stay as they were (a jolt)
+    flicker = colours + np.r_[[0.0, 0.2] * 7, [0.0]][:, None] * blue  # colours that swing at every input
+    assert confirmed_cuts([5, 10], changes, flicker) == [5]  # still a change for good, beside the swing
+
+
 def test_a_run_of_hard_cuts_is_one_transition_kept_at_its_middle():
     still = [0.01] * 6
     dissolve = still + [0.10, 0.12] + still  # samples 7 and 8 both past the threshold
