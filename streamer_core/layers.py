@@ -7,6 +7,24 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from streamer_core.precision import amx_l2_budgets
+
+SMALL_M = 32  # oneDNN's AMX matmul plans products of at most this many rows apart (amx_l2_budgets)
+
+
+def low_linear(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """F.linear(x, weight) of low-precision operands. A product that oneDNN's AMX matmul would
+    divide by zero planning (rows x in in precision.amx_l2_budgets: 24 x 65536 on a 2 MiB L2, a
+    SIGFPE that kills the process) gets zero rows up to SMALL_M + 1, out of that plan. Reading the
+    weight dominates, so the extra rows cost little (here 24 rows padded: 41 ms; 23 rows: 71 ms,
+    25: 33 ms). Every other product, and any off the CPU, is F.linear's as before."""
+    width = x.shape[-1]
+    rows = x.numel() // max(width, 1)
+    if x.device.type != "cpu" or rows > SMALL_M or rows * width not in amx_l2_budgets():
+        return F.linear(x, weight)
+    padded = torch.cat([x.reshape(rows, width), x.new_zeros(SMALL_M + 1 - rows, width)])
+    return F.linear(padded, weight)[:rows].reshape(*x.shape[:-1], weight.shape[0])
+
 
 class LowPrecision:
     """Mixin of layers that can compute in a lower precision than their weights (model.precision
@@ -50,7 +68,7 @@ class _StashedWeightGrad(torch.autograd.Function):
         if owner.low_precision is None:
             grad_x = grad @ weight
         else:  # the transposed copy: a contiguous [in, out] operand is oneDNN's fast layout here
-            grad_x = F.linear(grad.to(owner.low_precision), owner.low_copy(weight, transposed=True))
+            grad_x = low_linear(grad.to(owner.low_precision), owner.low_copy(weight, transposed=True))
         return grad_x.to(x.dtype), None, rows.sum(0), None
 
 
@@ -78,7 +96,7 @@ class Deferred(LowPrecision, nn.Module):
     def product(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         if self.low_precision is None:
             return F.linear(x, weight, bias)
-        return F.linear(x.to(self.low_precision), self.low_copy(weight)).to(weight.dtype) + bias
+        return low_linear(x.to(self.low_precision), self.low_copy(weight)).to(weight.dtype) + bias
 
     def linear(self, x: torch.Tensor) -> torch.Tensor:
         weight, bias = self._weights()

@@ -1,5 +1,10 @@
 """Mixed precision (model.precision=bfloat16): float32 weights, bfloat16 products, results close
 to float32, and low-precision weight copies that follow every change of the weights."""
+import os
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -149,6 +154,24 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     assert precision.cpu_flags(str(tmp_path / "missing")) == frozenset()  # unknown: float32, never assumed
 
 
+def test_amx_l2_budgets_are_read_from_sysfs(tmp_path):
+    amx, plain = tmp_path / "amx", tmp_path / "plain"
+    amx.write_text("processor\t: 0\nflags\t\t: fpu avx512_bf16 amx_tile amx_bf16\n")
+    plain.write_text("processor\t: 0\nflags\t\t: fpu avx512_bf16\n")
+    caches = tmp_path / "cache"
+    levels = [("1", "Data", "48K", "0,56"), ("1", "Instruction", "32K", "0,56"), ("2", "Unified", "2048K", "0,56"),
+              ("3", "Unified", "105M", "0-111")]
+    for n, (level, kind, size, shared) in enumerate(levels):
+        index = caches / f"index{n}"
+        index.mkdir(parents=True)
+        for name, value in (("level", level), ("type", kind), ("size", size), ("shared_cpu_list", shared)):
+            (index / name).write_text(value + "\n")
+    # 3/4 of 2 MiB, whole and per SMT thread: 24 and 12 rows of the encoder's 65536-wide projection
+    assert precision.amx_l2_budgets(str(caches), str(amx)) == {24 * 65536, 12 * 65536}
+    assert precision.amx_l2_budgets(str(caches), str(plain)) == frozenset()  # no AMX: never that plan
+    assert precision.amx_l2_budgets(str(tmp_path / "missing"), str(amx)) == {6 * 65536, 3 * 65536}  # oneDNN's guess
+
+
 def test_auto_precision_follows_the_device():
     expected = "bfloat16" if set(precision.NATIVE_CPU_FLAGS) & precision.cpu_flags() else "float32"
     assert precision.resolve("auto", "cpu") == expected
@@ -162,3 +185,36 @@ def test_auto_precision_follows_the_device():
     assert loaded.cfg.precision == "auto" and loaded.precision == expected  # resolved where it loads
     loaded.compute_in("bfloat16")
     assert loaded.precision == "bfloat16" and loaded.encoder.project.low_precision == torch.bfloat16
+
+
+# The product of the frame encoder's projection (1024 channels x 8 x 8 -> 1024) in bfloat16, and the
+# decoder's input gradient (the same product), at every row count up to 32 (oneDNN's small-M plan);
+# the decoder's stash of weight-gradient rows is dropped, only the products are under test.
+SMALL_BATCHES = """
+import torch
+from streamer_core.layers import DeferredLinear, use_precision
+torch.set_num_threads(1)
+encoder, decoder = DeferredLinear(65536, 1024), DeferredLinear(1024, 65536)
+for layer in (encoder, decoder):
+    use_precision(layer, "bfloat16")
+for rows in range(1, 33):
+    with torch.no_grad():
+        encoder(torch.randn(rows, 65536))  # [rows, 65536] x [65536, 1024]
+    decoder(torch.randn(rows, 1024, requires_grad=True)).sum().backward()  # [rows, 65536] x [65536, 1024]
+    decoder._inputs, decoder._grads = [], []
+"""
+
+
+@pytest.mark.skipif(not set(precision.NATIVE_CPU_FLAGS) & precision.cpu_flags(),
+                    reason="no native bfloat16 on this CPU (neither avx512_bf16 nor amx_bf16 in its flags): "
+                           "auto computes in float32 here and oneDNN's AMX matmul is never reached")
+def test_big_projections_in_bfloat16_survive_every_small_batch():
+    """oneDNN's AMX matmul in torch 2.13 died of SIGFPE planning [24, 65536] x [65536, 1024] on a
+    2 MiB L2 (precision.amx_l2_budgets), which the default preset's learning reached at the end of a
+    video. A SIGFPE kills the process, hence the subprocess."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-X", "faulthandler", "-c", SMALL_BATCHES], capture_output=True,
+                          text=True, env=env,
+                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    code = done.returncode
+    assert code == 0, f"{signal.Signals(-code).name if code < 0 else f'exit {code}'}\n{done.stderr[-3000:]}"
