@@ -8,10 +8,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from pipelines.sample.render import Action, Scene, VideoSpec, render
 from streamer_core import Streamer, StreamerModel, load_config
-from streamer_core.histograms import BINS, EDGE_BINS, colour_histograms, edge_histograms, with_histograms
+from streamer_core.histograms import BINS, EDGE_BINS, EDGE_SIZE, colour_histograms, edge_histograms, with_histograms
 from streamer_core.inputs import to_model_input
 
 
@@ -42,6 +43,8 @@ def test_an_edge_histogram_is_each_directions_share_of_the_gradient_whatever_the
     np.testing.assert_allclose(h[2], h[0], atol=1e-6)  # half the contrast, other light: the same shares
     flat = edge_histograms(frames(np.full((16, 16, 3), 90, np.uint8))).numpy()
     assert np.isfinite(flat).all() and not flat.any()  # a frame without edges has no shares
+    big = torch.rand(2, 3, 4 * EDGE_SIZE, 4 * EDGE_SIZE) * 2 - 1  # taken at EDGE_SIZE, where they were chosen
+    np.testing.assert_allclose(edge_histograms(big), edge_histograms(F.avg_pool2d(big, 4)), atol=1e-6)
 
 
 def test_with_histograms_gives_each_part_the_same_weight_whatever_its_width_and_scale():
