@@ -49,7 +49,7 @@ class ModelConfig:
     #                      per cut (streamer_core.refine; 0: off, the paper)
     refine_colour: float = 0.0  # frames, with refine: level 0's pass also weighs each frame's colour histogram,
     #                             this much beside the embeddings (streamer_core.histograms; 0: embeddings alone)
-    refine_edges: float = 0.0  # frames, with refine: ... and each frame's histogram of edge directions, this much
+    refine_edges: float = 0.0  # frames, with refine: the same for each frame's histogram of edge directions
     cut_at: str = "sample"  # an event starts at its first sample's time ("sample", the paper) or, for
     #                         frames, midway after the sample before ("between"; streamer_core.timing)
     refine_levels: int = 1  # with refine: levels placed again bottom up by the same pass over the events
@@ -121,7 +121,7 @@ class Config:
 # Not in the paper: cut at unusual steps of the prediction score, events of at least 2 s at 0.5 s
 # snippets, hard cuts (most of the frame changes colour at once, or over up to 2 s of a fade or a
 # dissolve) end the events of levels 0 and 1, level 0's events are placed again at the end of a
-# video (refine; frames by their colours too), and an event starting at a frame is stamped midway
+# video (refine; frames by their colours and edges too), and an event starting at a frame is stamped midway
 # after the frame before (cut_at); chosen on the tune corpora of benchmarks/quality.py, measured on
 # its test corpora (the README's quality table).
 IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04,

@@ -115,16 +115,20 @@ class Streamer:
         first `refine_levels` levels each by the kernel pass over its inputs (level 0's: the
         encoder's embeddings of the samples, beside their colour and edge histograms by
         `refine_colour` and `refine_edges`; a level above: the events of the one below), hard cuts
-        kept at levels 0 and 1 where the video confirms them. A cut of a level above those moves to
-        the nearest re-placed cut within `min_event` samples, else (and at a transition the video
-        does not confirm) it is dropped; when the top re-placed level has no cut at all, the cuts
-        above stay and the levels below cut there too, so every level nests in the one below. Every
-        event is then embedded again by its level's f over the last working set's worth of its inputs.
+        kept at levels 0 and 1 where the video (its changes; its colours, when kept) confirms them.
+        A cut of a level above those moves to the nearest re-placed cut within `min_event`
+        samples, else (and at a transition the video does not confirm) it is dropped; when the top
+        re-placed level has no cut at all, the cuts above stay and the levels below cut there too,
+        so every level nests in the one below. Every event is then embedded again by its level's f
+        over the last working set's worth of its inputs.
         Returns (boundaries, embeddings) per level."""
         snippet, count = self.cfg.snippet_size, min(self.cfg.refine_levels, len(boundaries))
         samples = np.stack(stream.inputs)
-        hard = confirmed_cuts(stream.hard_cuts, stream.changes,
-                              np.stack(stream.histograms) if stream.histograms else None)
+        colours = np.stack(stream.histograms) if stream.histograms else None
+        edge_rows = np.stack(stream.edges) if stream.edges else None
+        parts = [(rows, weight) for rows, weight in ((colours, self.cfg.refine_colour),
+                                                     (edge_rows, self.cfg.refine_edges)) if rows is not None]
+        hard = confirmed_cuts(stream.hard_cuts, stream.changes, colours)
         kept = set(hard)
         doubted = {s for run in transition_runs(stream.hard_cuts) if kept.isdisjoint(run) for s in run}
         placed: list[set[int]] = []  # per re-placed level: the samples where its events start
@@ -135,8 +139,6 @@ class Streamer:
                 inputs, starts = self._events(level - 1, inputs, edges), starts[edges[:-1]]
             forced = np.flatnonzero(np.isin(starts, hard)) if level < 2 else []
             minimum = max(2, self.cfg.min_event) if level == 0 else 1
-            parts = [(np.stack(rows), weight) for rows, weight in (
-                (stream.histograms, self.cfg.refine_colour), (stream.edges, self.cfg.refine_edges)) if rows]
             weighed = with_histograms(inputs, parts) if level == 0 and parts else inputs
             found = refined_cuts(weighed, forced, self.cfg.refine, minimum)
             placed.append({int(starts[i]) for i in found})
