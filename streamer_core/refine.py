@@ -116,10 +116,10 @@ def _around(values: np.ndarray, first: int, last: int) -> np.ndarray:
     return around[:-CONFIRM_TRIM] if len(around) > CONFIRM_TRIM else around
 
 
-def _colours_persist(histograms: np.ndarray, first: int, last: int) -> bool:
+def _colours_persist(histograms: np.ndarray, steps: np.ndarray, first: int, last: int) -> bool:
     """Whether the colours after a transition (samples first+1 .. last are its new frames) differ
-    from those before it more than they change between neighbouring samples around it."""
-    steps = ((histograms[1:] - histograms[:-1]) ** 2).sum(1)  # steps[i]: sample i to i + 1
+    from those before it more than they change between neighbouring samples around it (``steps[i]``:
+    the histograms' squared change from sample i to i + 1)."""
     before = histograms[max(0, first + 1 - PERSIST_SPAN):first + 1].mean(0)
     after = histograms[last:last + PERSIST_SPAN].mean(0)
     around = _around(steps, first, last)
@@ -134,13 +134,14 @@ def confirmed_cuts(cuts: Sequence[int], changes: Sequence[float], histograms: np
     before and after the run, less their CONFIRM_TRIM largest, and, given each sample's colour
     ``histograms``, when the colours persist (PERSIST_RATIO); a lone cut is a run of one."""
     changes = np.asarray(changes, np.float64)
+    steps = None if histograms is None else ((histograms[1:] - histograms[:-1]) ** 2).sum(1)  # once per video
     kept = []
     for run in transition_runs(cuts):
         first, last = run[0] - 1, run[-1]  # the run's changes are changes[first:last]
         around = _around(changes, first, last)
         if len(around) and changes[first:last].max() < CONFIRM_RATIO * around.mean():
             continue
-        if histograms is not None and not _colours_persist(histograms, first, last):
+        if histograms is not None and not _colours_persist(histograms, steps, first, last):
             continue
         kept.append(-(-(first + last) // 2))  # the middle sample (the later of two)
     return kept
