@@ -14,6 +14,7 @@ from pipelines.sample.render import Action, Scene, VideoSpec, render
 from streamer_core import Streamer, StreamerModel, load_config
 from streamer_core.histograms import BINS, EDGE_BINS, EDGE_SIZE, colour_histograms, edge_histograms, with_histograms
 from streamer_core.inputs import to_model_input
+from streamer_core.streaming import HISTOGRAM_BATCH
 
 
 def frames(*images: np.ndarray) -> torch.Tensor:
@@ -102,3 +103,22 @@ def test_refinement_weighing_edges_finds_an_object_that_changes_only_its_shape(s
     assert len(cuts) == 1 and abs(cuts[0] - 12.2) <= 0.25
     without = level0_cuts(video, ["model.refine_edges=0"])[0]  # colours and embeddings alone: 2 s early
     assert not any(abs(cut - 12.2) <= 0.5 for cut in without)
+
+
+def test_histograms_taken_in_batches_are_each_frames_own():
+    """The streamer takes a stream's histograms HISTOGRAM_BATCH frames at a time (and the rest at
+    its end): the rows must be those of each frame alone, in order, whatever the other streams."""
+    cfg = load_config("tiny-default")
+    torch.manual_seed(0)
+    streamer = Streamer(StreamerModel(cfg.model).eval())
+    long, short = streamer.new_stream("long"), streamer.new_stream("short")
+    samples = torch.rand(HISTOGRAM_BATCH + 5, 2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        for k, x in enumerate(samples):
+            streamer.step([long, short] if k < 7 else [long], x if k < 7 else x[:1])
+        streamer.finish(long), streamer.finish(short)
+    for stream, frames_seen in ((long, samples[:, 0]), (short, samples[:7, 1])):
+        assert not stream.unmeasured and len(stream.histograms) == len(stream.edges) == len(frames_seen)
+        for frame, colours, edges in zip(frames_seen, stream.histograms, stream.edges):
+            np.testing.assert_allclose(colours, colour_histograms(frame[None])[0].numpy(), atol=1e-6)
+            np.testing.assert_allclose(edges, edge_histograms(frame[None])[0].numpy(), atol=1e-6)
