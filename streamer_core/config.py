@@ -48,7 +48,8 @@ class ModelConfig:
     #                      change-point pass over its inputs' embeddings, this penalty x ln(inputs)
     #                      per cut (streamer_core.refine; 0: off, the paper)
     refine_colour: float = 0.0  # frames, with refine: level 0's pass also weighs each frame's colour histogram,
-    #                             this much beside the embeddings (streamer_core.histograms; 0: embeddings alone)
+    #                             its kernel this much to the embeddings' 1 (streamer_core.histograms,
+    #                             streamer_core.refine; 0: embeddings alone)
     refine_edges: float = 0.0  # frames, with refine: the same for each frame's histogram of edge directions
     cut_at: str = "sample"  # an event starts at its first sample's time ("sample", the paper) or, for
     #                         frames, midway after the sample before ("between"; streamer_core.timing)

@@ -12,9 +12,6 @@ ones with small objects on textured scenes, and the edges the ones where an obje
 its shape."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -55,14 +52,3 @@ def _shares(bins: torch.Tensor, weights: torch.Tensor, count: int, per: int | No
     totals = torch.zeros(len(bins), count, device=bins.device).scatter_add_(1, bins, weights)
     groups = totals.view(len(bins), -1, per or count)
     return (groups / groups.sum(-1, keepdim=True).clamp_min(1e-12)).sqrt().flatten(1)
-
-
-def with_histograms(embeddings: np.ndarray, parts: Sequence[tuple[np.ndarray, float]]) -> np.ndarray:
-    """[N, D] and (histograms [N, C_k], weight) parts -> [N, D + sum C_k]: every part centred and
-    scaled to a mean squared norm of 1 (the histograms' then times their weight), so that none
-    counts for more by its width or units; parts weighed 0 are left out."""
-    def unit(x: np.ndarray) -> np.ndarray:
-        x = x.astype(np.float64) - x.mean(0)
-        norm = np.sqrt((x * x).sum(1).mean())
-        return x / norm if norm > 0 else x
-    return np.hstack([unit(embeddings), *(weight * unit(np.asarray(h)) for h, weight in parts if weight)])

@@ -1,12 +1,16 @@
 """Refinement (not in the paper): at the end of a video, level 0's events are placed again by an
-exact penalised change-point pass over the embeddings the encoder gave its inputs.
+exact penalised change-point pass over the encoder's embeddings of its inputs (and, for frames,
+their colour and edge histograms: streamer_core.histograms).
 
 Why: online, a level decides at each input from one prediction score, and a one-dimensional
 score of a young model marks a change late, early or twice. The encoder's embeddings of all the
-video's inputs say more: a kernel change-point pass (an rbf kernel with the median-distance
-bandwidth, a penalty of ``penalty x ln N`` per cut, events of at least ``min_size`` inputs) finds
-the partition whose events are each most alike inside, exactly (PELT). Hard cuts stay cuts: the
-pass runs between them. Long videos are taken in windows of ``WINDOW`` inputs, each restarting
+video's inputs say more: a kernel change-point pass (events of at least ``min_size`` inputs, a
+penalty of ``penalty x ln N`` per cut) finds the partition whose events are each most alike inside,
+exactly (PELT). Its kernel is the weighted mean of one rbf kernel per part (the embeddings, each
+histogram), each with its part's median-distance bandwidth: a change that shows in one part only,
+as when a small object changes its shape, stands out as much as in that part alone, where one
+kernel over all the parts together would drown it in the others' distances. Hard cuts stay cuts:
+the pass runs between them. Long videos are taken in windows of ``WINDOW`` inputs, each restarting
 at the last cut kept before the end of the previous one, so memory stays bounded.
 """
 from __future__ import annotations
@@ -37,25 +41,34 @@ PERSIST_RATIO = 2.0
 MARGIN = 128  # cuts in a window's last MARGIN inputs are left to the next window
 
 
-def _prefix_gram(x: np.ndarray) -> np.ndarray:
-    """2-D prefix sums of the rbf Gram matrix of ``x`` [N, D], bandwidth by the median heuristic."""
+Parts = Sequence[tuple[np.ndarray, float]]  # ([N, D_k] rows of each input, weight) per part
+
+
+def _rbf(x: np.ndarray) -> np.ndarray:
+    """The rbf Gram matrix of ``x`` [N, D], bandwidth by the median heuristic."""
     squared = (x * x).sum(1)
     distances = np.maximum(squared[:, None] + squared[None, :] - 2 * x @ x.T, 0.0)
     upper = distances[np.triu_indices(len(x), 1)]
     median = float(np.median(upper)) if len(upper) else 0.0
-    gram = np.exp(-distances / median) if median > 0 else np.ones_like(distances)
-    prefix = np.zeros((len(x) + 1, len(x) + 1))
+    return np.exp(-distances / median) if median > 0 else np.ones_like(distances)
+
+
+def _prefix_gram(parts: Parts) -> np.ndarray:
+    """2-D prefix sums of the weighted mean of the parts' rbf Gram matrices (parts weighed 0 left out)."""
+    weighed = [(np.asarray(x, np.float64), weight) for x, weight in parts if weight]
+    gram = sum(weight * _rbf(x) for x, weight in weighed) / sum(weight for _, weight in weighed)
+    prefix = np.zeros((len(gram) + 1, len(gram) + 1))
     prefix[1:, 1:] = gram.cumsum(0).cumsum(1)
     return prefix
 
 
-def kernel_cuts(x: np.ndarray, penalty: float, min_size: int = 2) -> list[int]:
+def kernel_cuts(parts: Parts, penalty: float, min_size: int = 2) -> list[int]:
     """Indices ``0 < i < N`` where events start, minimising the summed kernel cost of the events
     plus ``penalty`` per cut (PELT: exact, with pruning)."""
-    n = len(x)
+    n = len(parts[0][0])
     if n < 2 * min_size:
         return []
-    prefix = _prefix_gram(np.asarray(x, np.float64))
+    prefix = _prefix_gram(parts)
     diagonal = np.diag(prefix)
     best = np.full(n + 1, np.inf)
     best[0] = -penalty
@@ -77,17 +90,18 @@ def kernel_cuts(x: np.ndarray, penalty: float, min_size: int = 2) -> list[int]:
     return sorted(cuts)
 
 
-def refined_cuts(embeddings: np.ndarray, forced: Sequence[int], penalty: float, min_size: int) -> list[int]:
-    """Cuts of ``embeddings`` [N, D]: ``forced`` ones kept, the pass run in the pieces between them
-    (and in windows of at most WINDOW inputs); ``penalty`` is scaled by ln N of the whole video."""
-    n = len(embeddings)
+def refined_cuts(parts: Parts, forced: Sequence[int], penalty: float, min_size: int) -> list[int]:
+    """Cuts of N inputs (``parts``: their rows and weights): ``forced`` ones kept, the pass run in
+    the pieces between them (and in windows of at most WINDOW inputs); ``penalty`` is scaled by
+    ln N of the whole video."""
+    n = len(parts[0][0])
     scaled = penalty * np.log(max(n, 2))
     edges = sorted({0, n, *(int(i) for i in forced if 0 < i < n)})
     cuts: list[int] = []
     for start, end in zip(edges[:-1], edges[1:]):
         while start < end:
             stop = min(start + WINDOW, end)
-            found = [start + i for i in kernel_cuts(embeddings[start:stop], scaled, min_size)]
+            found = [start + i for i in kernel_cuts([(x[start:stop], w) for x, w in parts], scaled, min_size)]
             if stop < end:
                 kept = [i for i in found if i < stop - MARGIN]
                 cuts += kept

@@ -19,7 +19,7 @@ from streamer_core import cuts
 from streamer_core.buffer import WorkingSet
 from streamer_core.demarcation import Demarcation
 from streamer_core.hierarchy import Hierarchy
-from streamer_core.histograms import colour_histograms, edge_histograms, with_histograms
+from streamer_core.histograms import colour_histograms, edge_histograms
 from streamer_core.hooks import Hooks, Watching
 from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
@@ -120,8 +120,9 @@ class Streamer:
     def _refined(self, stream: StreamState, boundaries: list[list[float]]) -> tuple[list[list[float]], list]:
         """The hierarchy placed again at the end of the video (streamer_core.refine), bottom up: the
         first `refine_levels` levels each by the kernel pass over its inputs (level 0's: the
-        encoder's embeddings of the samples, beside their colour and edge histograms by
-        `refine_colour` and `refine_edges`; a level above: the events of the one below), hard cuts
+        encoder's embeddings of the samples, with their colour and edge histograms as parts of the
+        kernel weighed `refine_colour` and `refine_edges` to the embeddings' 1; a level above: the
+        events of the one below), hard cuts
         kept at levels 0 and 1 where the video (its changes; its colours, when kept) confirms them.
         A cut of a level above those moves to the nearest re-placed cut within `min_event`
         samples, else (and at a transition the video does not confirm) it is dropped; when the top
@@ -133,8 +134,8 @@ class Streamer:
         samples = np.stack(stream.inputs)
         colours = np.stack(stream.histograms) if stream.histograms else None
         edge_rows = np.stack(stream.edges) if stream.edges else None
-        parts = [(rows, weight) for rows, weight in ((colours, self.cfg.refine_colour),
-                                                     (edge_rows, self.cfg.refine_edges)) if rows is not None]
+        histograms = [(rows, weight) for rows, weight in ((colours, self.cfg.refine_colour),
+                                                          (edge_rows, self.cfg.refine_edges)) if rows is not None]
         hard = confirmed_cuts(stream.hard_cuts, stream.changes, colours)
         kept = set(hard)
         doubted = {s for run in transition_runs(stream.hard_cuts) if kept.isdisjoint(run) for s in run}
@@ -146,8 +147,8 @@ class Streamer:
                 inputs, starts = self._events(level - 1, inputs, edges), starts[edges[:-1]]
             forced = np.flatnonzero(np.isin(starts, hard)) if level < 2 else []
             minimum = max(2, self.cfg.min_event) if level == 0 else 1
-            weighed = with_histograms(inputs, parts) if level == 0 and parts else inputs
-            found = refined_cuts(weighed, forced, self.cfg.refine, minimum)
+            parts = [(inputs, 1.0), *(histograms if level == 0 else [])]
+            found = refined_cuts(parts, forced, self.cfg.refine, minimum)
             placed.append({int(starts[i]) for i in found})
         above = []
         for level in boundaries[count:]:

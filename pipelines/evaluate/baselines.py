@@ -47,7 +47,8 @@ from pipelines.data.corpus import ManifestRow
 from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.results.tables import EVENTS_SCHEMA
 from streamer_core.hierarchy import Hierarchy
-from streamer_core.histograms import colour_histograms, edge_histograms, with_histograms
+from streamer_core.histograms import colour_histograms, edge_histograms
+from streamer_core.refine import refined_cuts
 from streamer_core.timing import start_offset_s
 
 with warnings.catch_warnings():  # finch warns at import that its optional ANN backend is absent
@@ -242,17 +243,17 @@ def pelt(video: VideoInput, penalty: float = PELT_PENALTY) -> list[list[float]]:
 
 def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, histograms: float = 0.0) -> list[list[float]]:
     """ruptures KernelCPD over the snippet features, rbf kernel (median-distance bandwidth); with
-    ``histograms``, beside the colour and edge histograms, each weighed by it
-    (streamer_core.histograms.with_histograms)."""
+    ``histograms``, the same exact pass over the features beside the colour and edge histograms,
+    each a part of the kernel weighed by it, as refinement weighs them (streamer_core.refine)."""
     import ruptures
 
     n = len(video.features)
     if n < 4:
         return [[]]
-    features = video.features
     if histograms and video.histograms.size:
-        features = with_histograms(features, [(video.histograms, histograms), (video.edges, histograms)])
-    algo = ruptures.KernelCPD(kernel="rbf", min_size=2).fit(features.astype(np.float64))
+        parts = [(video.features, 1.0), (video.histograms, histograms), (video.edges, histograms)]
+        return [_cut_times(video, refined_cuts(parts, [], penalty, 2))]
+    algo = ruptures.KernelCPD(kernel="rbf", min_size=2).fit(video.features.astype(np.float64))
     return [_cut_times(video, algo.predict(pen=penalty * np.log(n)))]
 
 

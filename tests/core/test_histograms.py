@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from pipelines.sample.render import Action, Scene, VideoSpec, render
 from streamer_core import Streamer, StreamerModel, load_config
-from streamer_core.histograms import BINS, EDGE_BINS, EDGE_SIZE, colour_histograms, edge_histograms, with_histograms
+from streamer_core.histograms import BINS, EDGE_BINS, EDGE_SIZE, colour_histograms, edge_histograms
 from streamer_core.inputs import to_model_input
 from streamer_core.streaming import HISTOGRAM_BATCH
 
@@ -46,19 +46,6 @@ def test_an_edge_histogram_is_each_directions_share_of_the_gradient_whatever_the
     assert np.isfinite(flat).all() and not flat.any()  # a frame without edges has no shares
     big = torch.rand(2, 3, 4 * EDGE_SIZE, 4 * EDGE_SIZE) * 2 - 1  # taken at EDGE_SIZE, where they were chosen
     np.testing.assert_allclose(edge_histograms(big), edge_histograms(F.avg_pool2d(big, 4)), atol=1e-6)
-
-
-def test_with_histograms_gives_each_part_the_same_weight_whatever_its_width_and_scale():
-    rng = np.random.default_rng(0)
-    embeddings, colours, edges = rng.normal(0, 50, (40, 256)), rng.uniform(0, 1, (40, 8)), rng.uniform(0, 9, (40, 3))
-    joined = with_histograms(embeddings, [(colours, 2.0), (edges, 1.0)])
-    assert joined.shape == (40, 267)
-    np.testing.assert_allclose((joined[:, :256] ** 2).sum(1).mean(), 1.0)
-    np.testing.assert_allclose((joined[:, 256:264] ** 2).sum(1).mean(), 4.0)  # weight 2 on a unit part
-    np.testing.assert_allclose((joined[:, 264:] ** 2).sum(1).mean(), 1.0)
-    assert with_histograms(embeddings, [(colours, 0.0)]).shape == (40, 256)  # weighed 0: left out
-    still = with_histograms(embeddings, [(np.ones((40, 8)), 1.0)])  # histograms that never change add nothing
-    assert np.isfinite(still).all() and not still[:, 256:].any()
 
 
 def shaking_scene(change_s: float, duration_s: float, change: dict, texture: str = "checker",

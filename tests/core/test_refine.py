@@ -14,7 +14,7 @@ from streamer_core.refine import WINDOW, _prefix_gram, confirmed_cuts, kernel_cu
 
 def objective(x: np.ndarray, cuts: list[int], penalty: float) -> float:
     """The penalised kernel cost that both implementations minimise."""
-    prefix, edges = _prefix_gram(x), [0, *cuts, len(x)]
+    prefix, edges = _prefix_gram([(x, 1.0)]), [0, *cuts, len(x)]
     inside = [prefix[b, b] - prefix[a, b] - prefix[b, a] + prefix[a, a] for a, b in zip(edges[:-1], edges[1:])]
     return sum((b - a) - s / (b - a) for a, b, s in zip(edges[:-1], edges[1:], inside)) + penalty * len(cuts)
 
@@ -25,7 +25,7 @@ def test_kernel_cuts_are_the_exact_optimum_ruptures_approaches(seed):
     n, width = int(rng.integers(20, 250)), int(rng.integers(1, 16))
     x = rng.normal(size=(n, width)) + np.repeat(rng.normal(0, 2 * (seed % 2), (5, width)), -(-n // 5), 0)[:n]
     penalty = float(rng.uniform(0.5, 5.0))
-    ours = kernel_cuts(x, penalty, min_size=2)
+    ours = kernel_cuts([(x, 1.0)], penalty, min_size=2)
     theirs = [int(i) for i in ruptures.KernelCPD(kernel="rbf", min_size=2).fit(x).predict(pen=penalty)[:-1]]
     assert objective(x, ours, penalty) <= objective(x, theirs, penalty) + 1e-9
     if seed % 2:  # clear blocks: the same cuts
@@ -38,9 +38,23 @@ def test_refined_cuts_keep_forced_cuts_and_span_windows():
     blocks = rng.normal(0, 3, (30, 8))
     x = np.repeat(blocks, 100, axis=0) + rng.normal(0, 0.3, (3000, 8))  # longer than one window
     assert len(x) > 2 * WINDOW
-    found = refined_cuts(x, forced=[1234], penalty=0.2, min_size=2)
+    found = refined_cuts([(x, 1.0)], forced=[1234], penalty=0.2, min_size=2)
     assert set(range(100, 3000, 100)) <= set(found) and 1234 in found
     assert len(found) == 30  # the 29 planted changes and the forced one, nothing at window edges
+
+
+def test_a_change_in_one_part_stands_out_as_in_that_part_alone():
+    """The kernel is the mean of one kernel per part, each at its own bandwidth: a change that only
+    a narrow part shows (a small object's shape) is found beside a wide part that moves throughout
+    (the embeddings of a shaking camera), where one kernel over both together loses it."""
+    rng = np.random.default_rng(3)
+    moving = rng.normal(0, 1, (120, 64))  # a wide part with no change, only noise
+    shape = np.r_[np.zeros((70, 4)), np.ones((50, 4))] + rng.normal(0, 0.2, (120, 4))  # changes at 70
+    assert kernel_cuts([(shape, 1.0)], 3.0) == [70]
+    assert kernel_cuts([(moving, 1.0), (shape, 1.0)], 3.0) == [70]
+    assert kernel_cuts([(np.hstack([moving, shape]), 1.0)], 3.0) == []  # one kernel: drowned
+    assert kernel_cuts([(moving, 1.0), (shape, 0.0)], 3.0) == []  # a part weighed 0 is left out
+    np.testing.assert_allclose(_prefix_gram([(moving, 2.0), (shape, 2.0)]), _prefix_gram([(moving, 1.0), (shape, 1.0)]))
 
 
 def learned(overrides: list[str], stream: np.ndarray) -> StreamerModel:
