@@ -110,10 +110,6 @@ def fine_f1(run: HeldOut, hierarchies: dict[str, Hierarchy]) -> float:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="open issue 'Event quality on footage nobody tuned on': on this held-out "
-                   "corpus level 0 is below kernel change-point detection (0.665 vs 0.691 F1@0.5s; 0.686 "
-                   "before the edge histograms; online cuts 0.51); strict, so that the day it passes, this "
-                   "marker has to go")
 def test_recommended_preset_beats_every_baseline_on_footage_nobody_tuned_on(held_out):
     refined = fine_f1(held_out, held_out.refined)
     assert refined > max(held_out.baselines.values()), (refined, held_out.baselines)
