@@ -122,8 +122,8 @@ class Streamer:
         first `refine_levels` levels each by the kernel pass over its inputs (level 0's: the
         encoder's embeddings of the samples, with their colour and edge histograms as parts of the
         kernel weighed `refine_colour` and `refine_edges` to the embeddings' 1; a level above: the
-        events of the one below), hard cuts
-        kept at levels 0 and 1 where the video (its changes; its colours, when kept) confirms them.
+        events of the one below), hard cuts kept at levels 0 and 1 where the video (its changes;
+        its colours, when kept) confirms them.
         A cut of a level above those moves to the nearest re-placed cut within `min_event`
         samples, else (and at a transition the video does not confirm) it is dropped; when the top
         re-placed level has no cut at all, the cuts above stay and the levels below cut there too,
