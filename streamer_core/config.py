@@ -51,6 +51,9 @@ class ModelConfig:
     #                             its kernel this much to the embeddings' 1 (streamer_core.histograms,
     #                             streamer_core.refine; 0: embeddings alone)
     refine_edges: float = 0.0  # frames, with refine: the same for each frame's histogram of edge directions
+    refine_columns: float = 0.0  # features, with refine: level 0's pass also weighs each column of the
+    #                              feature rows as a kernel of its own, each this much to the embeddings' 1
+    #                              (streamer_core.refine.column_parts; 0: embeddings alone)
     cut_at: str = "sample"  # an event starts at its first sample's time ("sample", the paper) or, for
     #                         frames, midway after the sample before ("between"; streamer_core.timing)
     refine_levels: int = 1  # with refine: levels placed again bottom up by the same pass over the events
@@ -122,12 +125,13 @@ class Config:
 # Not in the paper: cut at unusual steps of the prediction score, events of at least 2 s at 0.5 s
 # snippets, hard cuts (most of the frame changes colour at once, or over up to 2 s of a fade or a
 # dissolve) end the events of levels 0 and 1, level 0's events are placed again at the end of a
-# video (refine; frames by their colours and edges too), and an event starting at a frame is stamped midway
+# video (refine; frames by their colours and edges too, feature rows by each column), and an event
+# starting at a frame is stamped midway
 # after the frame before (cut_at); chosen on the tune corpora of benchmarks/quality.py, measured on
 # its test corpora (the README's quality table).
 IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04,
                         "gradual_span": 4, "refine": 0.2, "refine_colour": 1.0,
-                        "refine_edges": 1.0, "cut_at": "between"}
+                        "refine_edges": 1.0, "refine_columns": 1.0, "cut_at": "between"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -223,6 +227,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.gradual_span", m.gradual_span == 0 or m.gradual_span >= 2),
         ("model.refine", m.refine >= 0), ("model.refine_levels", m.refine_levels >= 1),
         ("model.refine_colour", m.refine_colour >= 0), ("model.refine_edges", m.refine_edges >= 0),
+        ("model.refine_columns", m.refine_columns >= 0),
         ("model.max_layers", m.max_layers >= 1),
         ("model.hard_cut", m.hard_cut >= 0 and (m.hard_cut == 0 or m.input_kind == "frames")),
         ("model.init_layers", 1 <= m.init_layers <= m.max_layers),

@@ -1,13 +1,13 @@
 """Refinement (not in the paper): at the end of a video, level 0's events are placed again by an
 exact penalised change-point pass over the encoder's embeddings of its inputs (and, for frames,
-their colour and edge histograms: streamer_core.histograms).
+their colour and edge histograms: streamer_core.histograms; for feature rows, each column).
 
 Why: online, a level decides at each input from one prediction score, and a one-dimensional
 score of a young model marks a change late, early or twice. The encoder's embeddings of all the
 video's inputs say more: a kernel change-point pass (events of at least ``min_size`` inputs, a
 penalty of ``penalty x ln N`` per cut) finds the partition whose events are each most alike inside,
 exactly (PELT). Its kernel is the weighted mean of one rbf kernel per part (the embeddings, each
-histogram), each with its part's median-distance bandwidth: a change that shows in one part only,
+histogram, each column), each with its part's median-distance bandwidth: a change that shows in one part only,
 as when a small object changes its shape, stands out as much as in that part alone, where one
 kernel over all the parts together would drown it in the others' distances. Hard cuts stay cuts:
 the pass runs between them. Long videos are taken in windows of ``WINDOW`` inputs, each restarting
@@ -39,6 +39,9 @@ CONFIRM_TRIM = 2
 PERSIST_SPAN = 3
 PERSIST_RATIO = 2.0
 MARGIN = 128  # cuts in a window's last MARGIN inputs are left to the next window
+# feature rows wider than this are split into this many groups of neighbouring columns, one kernel
+# each, rather than one kernel per column: every kernel costs an N x N matrix per window
+COLUMN_PARTS = 64
 
 
 Parts = Sequence[tuple[np.ndarray, float]]  # ([N, D_k] rows of each input, weight) per part
@@ -60,6 +63,16 @@ def _prefix_gram(parts: Parts) -> np.ndarray:
     prefix = np.zeros((len(gram) + 1, len(gram) + 1))
     prefix[1:, 1:] = gram.cumsum(0).cumsum(1)
     return prefix
+
+
+def column_parts(rows: np.ndarray, weight: float) -> list[tuple[np.ndarray, float]]:
+    """[N, F] feature rows as parts, one per column (per group of neighbouring columns beyond
+    COLUMN_PARTS), each weighed ``weight``. Why: a change that shows in a few of a sensor's
+    channels is a small share of the distance between whole rows, which the other channels' noise
+    fills; in its own columns' kernel it stands out (tune, BasicMotions: level 0 F1@0.5s 0.845 ->
+    0.931 beside the embeddings)."""
+    groups = np.array_split(np.arange(rows.shape[1]), min(rows.shape[1], COLUMN_PARTS))
+    return [(rows[:, group], weight) for group in groups] if weight else []
 
 
 def kernel_cuts(parts: Parts, penalty: float, min_size: int = 2) -> list[int]:

@@ -24,7 +24,7 @@ from streamer_core.hooks import Hooks, Watching
 from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
 from streamer_core.model import StreamerModel
-from streamer_core.refine import confirmed_cuts, refined_cuts, transition_runs
+from streamer_core.refine import column_parts, confirmed_cuts, refined_cuts, transition_runs
 from streamer_core.timing import start_offset_s
 
 
@@ -67,6 +67,7 @@ class StreamState:
     histograms: list[np.ndarray] = field(default_factory=list)  # each frame's colours (model.refine_colour)
     edges: list[np.ndarray] = field(default_factory=list)  # each frame's edge directions (model.refine_edges)
     unmeasured: list[torch.Tensor] = field(default_factory=list)  # frames whose histograms are still to take
+    rows: list[np.ndarray] = field(default_factory=list)  # each feature row (model.refine_columns)
     hard_cuts: list[int] = field(default_factory=list)  # samples where a hard cut ended level 0's event
 
 
@@ -120,11 +121,11 @@ class Streamer:
     def _refined(self, stream: StreamState, boundaries: list[list[float]]) -> tuple[list[list[float]], list]:
         """The hierarchy placed again at the end of the video (streamer_core.refine), bottom up: the
         first `refine_levels` levels each by the kernel pass over its inputs (level 0's: the
-        encoder's embeddings of the samples, with their colour and edge histograms as parts of the
-        kernel weighed `refine_colour` and `refine_edges` to the embeddings' 1; a level above: the
-        events of the one below), hard cuts kept at levels 0 and 1 where the video (its changes;
-        its colours, when kept) confirms them.
-        A cut of a level above those moves to the nearest re-placed cut within `min_event`
+        encoder's embeddings of the samples, with their colour and edge histograms (or the feature
+        rows' columns) as parts of the kernel weighed `refine_colour` and `refine_edges` (or
+        `refine_columns`) to the embeddings' 1; a level above: the events of the one below), hard
+        cuts kept at levels 0 and 1 where the video (its changes; its colours, when kept) confirms
+        them. A cut of a level above those moves to the nearest re-placed cut within `min_event`
         samples, else (and at a transition the video does not confirm) it is dropped; when the top
         re-placed level has no cut at all, the cuts above stay and the levels below cut there too,
         so every level nests in the one below. Every event is then embedded again by its level's f
@@ -134,8 +135,10 @@ class Streamer:
         samples = np.stack(stream.inputs)
         colours = np.stack(stream.histograms) if stream.histograms else None
         edge_rows = np.stack(stream.edges) if stream.edges else None
-        histograms = [(rows, weight) for rows, weight in ((colours, self.cfg.refine_colour),
-                                                          (edge_rows, self.cfg.refine_edges)) if rows is not None]
+        cues = [(rows, weight) for rows, weight in ((colours, self.cfg.refine_colour),
+                                                    (edge_rows, self.cfg.refine_edges)) if rows is not None]
+        if stream.rows:
+            cues += column_parts(np.stack(stream.rows), self.cfg.refine_columns)
         hard = confirmed_cuts(stream.hard_cuts, stream.changes, colours)
         kept = set(hard)
         doubted = {s for run in transition_runs(stream.hard_cuts) if kept.isdisjoint(run) for s in run}
@@ -147,7 +150,7 @@ class Streamer:
                 inputs, starts = self._events(level - 1, inputs, edges), starts[edges[:-1]]
             forced = np.flatnonzero(np.isin(starts, hard)) if level < 2 else []
             minimum = max(2, self.cfg.min_event) if level == 0 else 1
-            parts = [(inputs, 1.0), *(histograms if level == 0 else [])]
+            parts = [(inputs, 1.0), *(cues if level == 0 else [])]
             found = refined_cuts(parts, forced, self.cfg.refine, minimum)
             placed.append({int(starts[i]) for i in found})
         above = []
@@ -226,6 +229,9 @@ class Streamer:
                                                 spans or [0] * len(streams)):
                     stream.inputs.append(vector.copy())  # a row view would keep the whole batch
                     stream.hard_cuts += range(stream.samples_seen - span + 1, stream.samples_seen + 1)
+                if self.cfg.input_kind == "features" and self.cfg.refine_columns:
+                    for stream, row in zip(streams, x.detach().float().cpu().numpy()):
+                        stream.rows.append(row.copy())  # a row of its own, as above
                 if self.cfg.input_kind == "frames" and (self.cfg.refine_colour or self.cfg.refine_edges):
                     for stream, frame in zip(streams, x.detach()):  # views of x, for HISTOGRAM_BATCH steps at most
                         stream.unmeasured.append(frame)

@@ -9,7 +9,15 @@ import torch
 from helpers.synthetic import planted_features
 
 from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_config
-from streamer_core.refine import WINDOW, _prefix_gram, confirmed_cuts, kernel_cuts, refined_cuts
+from streamer_core.refine import (
+    COLUMN_PARTS,
+    WINDOW,
+    _prefix_gram,
+    column_parts,
+    confirmed_cuts,
+    kernel_cuts,
+    refined_cuts,
+)
 
 
 def objective(x: np.ndarray, cuts: list[int], penalty: float) -> float:
@@ -55,6 +63,20 @@ def test_a_change_in_one_part_stands_out_as_in_that_part_alone():
     assert kernel_cuts([(np.hstack([moving, shape]), 1.0)], 3.0) == []  # one kernel: drowned
     assert kernel_cuts([(moving, 1.0), (shape, 0.0)], 3.0) == []  # a part weighed 0 is left out
     np.testing.assert_allclose(_prefix_gram([(moving, 2.0), (shape, 2.0)]), _prefix_gram([(moving, 1.0), (shape, 1.0)]))
+
+
+def test_a_change_in_one_column_of_feature_rows_stands_out_in_its_own_kernel():
+    """model.refine_columns: each column of a feature stream is a part of its own, so a sensor
+    channel that steps while the others swing widely is found; over whole rows it is not."""
+    rng = np.random.default_rng(0)
+    rows = rng.normal(0, 5, (120, 12))  # eleven channels that swing widely, without a change
+    rows[:, 3] = np.r_[np.zeros(70), np.ones(50)] + rng.normal(0, 0.2, 120)  # one that steps at 70
+    assert kernel_cuts([(rows, 1.0)], 3.0) == []
+    assert kernel_cuts(column_parts(rows, 1.0), 3.0) == [70]
+    assert [(len(p[0].T), p[1]) for p in column_parts(rows, 0.5)] == [(1, 0.5)] * 12
+    wide = column_parts(rng.normal(size=(10, 2 * COLUMN_PARTS + 1)), 1.0)  # wider rows: groups of columns
+    assert len(wide) == COLUMN_PARTS and sum(len(p[0].T) for p in wide) == 2 * COLUMN_PARTS + 1
+    assert column_parts(rows, 0.0) == []
 
 
 def learned(overrides: list[str], stream: np.ndarray) -> StreamerModel:
@@ -148,3 +170,12 @@ def test_kept_inputs_hold_only_their_own_row():
     assert len(colours) == 6 and all(h.base is None and h.shape == (64,) for h in colours)
     edges = [h for s in streams for h in s.edges]  # and model.refine_edges's
     assert len(edges) == 6 and all(h.base is None and h.shape == (24,) for h in edges)
+    cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.feature_dim=5",
+                                                 "model.hard_cut=0"])
+    streamer = Streamer(StreamerModel(cfg.model).eval())
+    stream, x = streamer.new_stream("f"), torch.randn(3, 2, 5)
+    with torch.no_grad():
+        for step in x:
+            streamer.step([stream, streamer.new_stream("g")], step)
+    assert all(r.base is None for r in stream.rows)  # model.refine_columns's feature rows likewise
+    np.testing.assert_array_equal(np.stack(stream.rows), x[:, 0].numpy())
