@@ -178,7 +178,7 @@ def mean_spread(runs: list[dict]) -> dict:
 
 
 TUNING = {"pelt": ("penalty", (0.1, 0.2, 0.5, 1.0, 2.0, 4.0)), "kernel": ("penalty", (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)),
-          "kernel-histograms": ("penalty", (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)),
+          "kernel-cues": ("penalty", (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)),
           "grid": ("period_s", (1.0, 1.5, 2.0, 3.0, 4.0, 6.0))}
 
 
@@ -220,7 +220,7 @@ def main() -> None:
     rows = []
     for corpus in loaded:
         for name in [b for b in args.baselines.split(",") if b]:
-            if name in ("scenedetect", "kernel-histograms") and corpus.corpus.kind == "features":
+            if name == "scenedetect" and corpus.corpus.kind == "features":
                 continue
             started = time.perf_counter()
             levels = run_baseline(corpus, name)

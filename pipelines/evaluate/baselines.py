@@ -10,9 +10,10 @@
 - ``grid``: a cut every ``GRID_PERIOD_S`` seconds, the period that scored best on the tune corpora;
 - ``pelt``: ruptures' Pelt, the l2 cost (a change of the features' mean), penalised per cut;
 - ``kernel``: ruptures' KernelCPD with an rbf kernel (any change of the features' distribution);
-- ``kernel-histograms``: the same beside each snippet's colour and edge histograms, weighed as
-  STREAMER's refinement weighs them beside its embeddings (``model.refine_colour``,
-  ``model.refine_edges``): what the histograms give without the learned model;
+- ``kernel-cues``: the same exact pass with the cues STREAMER's refinement weighs beside its
+  embeddings as parts of its kernel, one rbf each (``model.refine_colour``, ``model.refine_edges``:
+  each snippet's colour and edge histograms; ``model.refine_columns``: each column of a feature
+  stream's rows): what those cues give without the learned model;
 - ``clasp``: ClaSP (claspy's BinaryClaSPSegmentation), a published time-series segmenter, on the
   first principal components of the features. claspy pins numpy < 2.3 and calls ``np.trapz``,
   which numpy 2.4 removed, so it runs in its own environment: ``CLASP_PYTHON`` (default
@@ -48,7 +49,7 @@ from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.results.tables import EVENTS_SCHEMA
 from streamer_core.hierarchy import Hierarchy
 from streamer_core.histograms import colour_histograms, edge_histograms
-from streamer_core.refine import refined_cuts
+from streamer_core.refine import column_parts, refined_cuts
 from streamer_core.timing import start_offset_s
 
 with warnings.catch_warnings():  # finch warns at import that its optional ANN backend is absent
@@ -241,18 +242,19 @@ def pelt(video: VideoInput, penalty: float = PELT_PENALTY) -> list[list[float]]:
     return [_cut_times(video, algo.predict(pen=penalty * width * np.log(n)))]
 
 
-def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, histograms: float = 0.0) -> list[list[float]]:
+def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, cues: float = 0.0) -> list[list[float]]:
     """ruptures KernelCPD over the snippet features, rbf kernel (median-distance bandwidth); with
-    ``histograms``, the same exact pass over the features beside the colour and edge histograms,
-    each a part of the kernel weighed by it, as refinement weighs them (streamer_core.refine)."""
+    ``cues``, the same exact pass with refinement's cues as parts of the kernel, each weighed by
+    it: the colour and edge histograms of video snippets, the columns of feature rows."""
     import ruptures
 
     n = len(video.features)
     if n < 4:
         return [[]]
-    if histograms and video.histograms.size:
-        parts = [(video.features, 1.0), (video.histograms, histograms), (video.edges, histograms)]
-        return [_cut_times(video, refined_cuts(parts, [], penalty, 2))]
+    if cues:
+        extra = ([(video.histograms, cues), (video.edges, cues)] if video.histograms.size
+                 else column_parts(video.features, cues))
+        return [_cut_times(video, refined_cuts([(video.features, 1.0), *extra], [], penalty, 2))]
     algo = ruptures.KernelCPD(kernel="rbf", min_size=2).fit(video.features.astype(np.float64))
     return [_cut_times(video, algo.predict(pen=penalty * np.log(n)))]
 
@@ -297,7 +299,7 @@ SEGMENTERS: dict[str, Baseline] = {
     "uniform": Baseline(uniform, needs_features=False), "grid": Baseline(grid, needs_features=False),
     "scenedetect": Baseline(scenedetect), "twfinch": Baseline(twfinch), "abd": Baseline(abd),
     "pelt": Baseline(pelt), "kernel": Baseline(kernel), "clasp": Baseline(segment_many=clasp_many),
-    "kernel-histograms": Baseline(functools.partial(kernel, histograms=1.0))}
+    "kernel-cues": Baseline(functools.partial(kernel, cues=1.0))}
 BASELINES = tuple(SEGMENTERS)
 
 

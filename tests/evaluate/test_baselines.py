@@ -118,7 +118,7 @@ def test_change_point_baselines_find_planted_blocks():
     expected = [5.0, 12.0, 16.0]
     assert pelt(video) == [expected]
     assert kernel(video) == [expected]
-    assert SEGMENTERS["kernel-histograms"].segment(video) == [expected]  # a feature stream has no colours
+    assert SEGMENTERS["kernel-cues"].segment(video) == [expected]  # a feature stream's cues: its columns
     assert grid(VideoInput("v", 7.0), period_s=2.0) == [[2.0, 4.0, 6.0]]
 
 

@@ -99,7 +99,7 @@ def held_out(tmp_path_factory) -> HeldOut:
     inputs = [baselines.load_video(row, counts=tuple(len(truth[row.video_id][lv].spans) for lv in (0, 1)))
               for row in list_corpus(str(folder))]
     scores = {}
-    for name in ("uniform", "grid", "pelt", "kernel", "kernel-histograms", "twfinch", "abd"):
+    for name in ("uniform", "grid", "pelt", "kernel", "kernel-cues", "twfinch", "abd"):
         found = baselines.SEGMENTERS[name].run(inputs)
         scores[name] = mean_f1(truth, {v.video_id: levels[0] for v, levels in zip(inputs, found)}, 0, 0.5)
     return HeldOut(truth, segmented(model, videos), segmented(online, videos), scores)
