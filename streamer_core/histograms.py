@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 BINS = 4  # per channel: 64 colours
-EDGE_BINS = 8  # edge directions over half a turn (an edge and its reverse are one), per channel
+EDGE_BINS = 8  # edge directions over half a turn (an edge and its reverse are one), per channel; a power of two
 EDGE_SIZE = 32  # edges are taken on frames averaged down to about this size: the size they were chosen
 #                at (tiny-default); at 128 px (default) they cost 12 % of inference, and finer edges are texture
 
@@ -24,7 +24,7 @@ EDGE_SIZE = 32  # edges are taken on frames averaged down to about this size: th
 def colour_histograms(frames: torch.Tensor) -> torch.Tensor:
     """[B, 3, H, W] frames in [-1, 1] -> [B, BINS**3]: the square root of each colour's share of
     the frame (so a colour's weight grows slower than its area, as in the Hellinger distance)."""
-    levels = ((frames.detach().float() + 1) * (BINS / 2)).floor().clamp(0, BINS - 1).long()
+    levels = (frames.detach().float() + 1).mul_(BINS / 2).clamp_(0, BINS - 1).long()  # >= 0: truncation floors
     colour = ((levels[:, 0] * BINS + levels[:, 1]) * BINS + levels[:, 2]).flatten(1)  # [B, H*W]
     return _shares(colour, torch.ones_like(colour, dtype=torch.float32), BINS ** 3)
 
@@ -39,11 +39,12 @@ def edge_histograms(frames: torch.Tensor) -> torch.Tensor:
         x = F.avg_pool2d(x, x.shape[-1] // EDGE_SIZE)
     dx = x[:, :, 1:-1, 2:] - x[:, :, 1:-1, :-2]
     dy = x[:, :, 2:, 1:-1] - x[:, :, :-2, 1:-1]
-    turn = torch.remainder(torch.atan2(dy, dx), torch.pi) / torch.pi  # [0, 1): half a turn
-    direction = (turn * EDGE_BINS).long().clamp(max=EDGE_BINS - 1)
-    channel = torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1) * EDGE_BINS
-    return _shares((direction + channel).flatten(1), torch.hypot(dx, dy).flatten(1), x.shape[1] * EDGE_BINS,
-                   per=EDGE_BINS)
+    # the angle's bin over a whole turn, shifted to [0, 2 EDGE_BINS] (truncation floors), folded onto half
+    # a turn with a mask: EDGE_BINS is a power of two (a float remainder costs as much as the rest together)
+    turn = torch.atan2(dy, dx).mul_(EDGE_BINS / torch.pi).add_(EDGE_BINS).long()
+    direction = (turn & (EDGE_BINS - 1)) + torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1) * EDGE_BINS
+    magnitude = torch.addcmul(dx * dx, dy, dy).sqrt_()
+    return _shares(direction.flatten(1), magnitude.flatten(1), x.shape[1] * EDGE_BINS, per=EDGE_BINS)
 
 
 def _shares(bins: torch.Tensor, weights: torch.Tensor, count: int, per: int | None = None) -> torch.Tensor:

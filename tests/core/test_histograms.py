@@ -48,6 +48,31 @@ def test_an_edge_histogram_is_each_directions_share_of_the_gradient_whatever_the
     np.testing.assert_allclose(edge_histograms(big), edge_histograms(F.avg_pool2d(big, 4)), atol=1e-6)
 
 
+def plain_histograms(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two histograms of [B, 3, H, W] frames in [-1, 1] straight from their definitions, in float64."""
+    levels = np.clip(np.floor((x + 1) * BINS / 2), 0, BINS - 1).astype(int)
+    colour = ((levels[:, 0] * BINS + levels[:, 1]) * BINS + levels[:, 2]).reshape(len(x), -1)
+    counts = np.stack([np.bincount(row, minlength=BINS ** 3) for row in colour])
+    dx = x[:, :, 1:-1, 2:] - x[:, :, 1:-1, :-2]
+    dy = x[:, :, 2:, 1:-1] - x[:, :, :-2, 1:-1]
+    direction = np.minimum(np.floor(np.mod(np.arctan2(dy, dx), np.pi) / np.pi * EDGE_BINS), EDGE_BINS - 1)
+    sums = np.zeros((len(x), 3, EDGE_BINS))
+    for b, c in np.ndindex(len(x), 3):
+        sums[b, c] = np.bincount(direction[b, c].astype(int).ravel(), np.hypot(dx, dy)[b, c].ravel(), EDGE_BINS)
+    edges = sums / np.maximum(sums.sum(-1, keepdims=True), 1e-12)
+    return np.sqrt(counts / colour.shape[1]), np.sqrt(edges).reshape(len(x), -1)
+
+
+def test_histograms_are_their_plain_definitions():
+    ramp = np.tile(np.arange(255, 0, -8, dtype=np.uint8)[None, :, None], (32, 1, 3))  # gradients along one axis only
+    # continuous noise: uint8 noise has edges at exactly 45 degrees, a bin's border, which either side may take
+    noise = torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    x = torch.cat([noise, frames(ramp, ramp.transpose(1, 0, 2), np.full((32, 32, 3), 90, np.uint8))])
+    colours, edges = plain_histograms(x.numpy().astype(np.float64))
+    np.testing.assert_allclose(colour_histograms(x).numpy(), colours, atol=1e-6)
+    np.testing.assert_allclose(edge_histograms(x).numpy(), edges, atol=1e-5)
+
+
 def shaking_scene(change_s: float, duration_s: float, change: dict, texture: str = "checker",
                   size: int = 32) -> np.ndarray:
     """A textured, panning scene that the camera shakes over, with one small red circle whose
