@@ -59,6 +59,10 @@ def _shots(**options) -> Callable[[Path], object]:
     return write
 
 
+def _motions(seed: int) -> Callable[[Path], object]:
+    return lambda folder: datasets.write_basic_motions(folder, seed=seed)
+
+
 SCENES = {0: ("actions", 0), 1: ("scenes", 1)}
 CORPORA = {
     # the planted sample corpus with boundaries anywhere in time (length_step_s=0), not on the sampling grid
@@ -74,6 +78,9 @@ CORPORA = {
     "sample-516": Corpus("tune", _sample(seed=516, subtle=True), SCENES),
     "sample-517": Corpus("tune", _sample(seed=517, subtle=True, handheld=True), SCENES),
     "motions": Corpus("tune", datasets.write_basic_motions, {0: ("activities", 0)}, "features"),
+    # the same recordings joined in other orders and lengths: 8 streams alone left a choice for feature
+    # streams within one seed's noise
+    **{f"motions-{seed}": Corpus("tune", _motions(seed), {0: ("activities", 0)}, "features") for seed in (1, 2, 3)},
     "shots-a": Corpus("test", _shots(videos=6, seed=9001), {0: ("actions", 0), 1: ("shots", 1)}),
     "shots-b": Corpus("test", _shots(videos=6, seed=9002), {0: ("actions", 0), 1: ("shots", 1)}),
     "mocap": Corpus("test", datasets.write_mocap, {0: ("activities", 0)}, "features"),
