@@ -5,6 +5,7 @@ boundary F1 at 0.5 s and 1 s per truth level, the predicted level scored on each
 benchmark's), then a Markdown table.
 
     python benchmarks/footage.py [--preset tiny-default] [--test shots-a] [--minutes 0,2,4,8,16,24]
+                                 [--set section.key=value ...]
 """
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ def main() -> None:
     p.add_argument("--test", default="shots-a", help="a test corpus of quality.py")
     p.add_argument("--minutes", default="0,2,4,8,16,24", help="minutes of tune footage before each point")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", default=[], dest="overrides", metavar="SECTION.KEY=VALUE")
     args = p.parse_args()
-    cfg = load_config(args.preset, overrides=[f"learn.seed={args.seed}"])
+    cfg = load_config(args.preset, overrides=[f"learn.seed={args.seed}", *args.overrides])
     test = load(args.test)
     test_videos = test.videos(cfg)
     learn_videos = [v for name in TUNE_VIDEO for v in load(name).videos(cfg)]
