@@ -56,9 +56,9 @@ def plain_histograms(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dx = x[:, :, 1:-1, 2:] - x[:, :, 1:-1, :-2]
     dy = x[:, :, 2:, 1:-1] - x[:, :, :-2, 1:-1]
     direction = np.minimum(np.floor(np.mod(np.arctan2(dy, dx), np.pi) / np.pi * EDGE_BINS), EDGE_BINS - 1)
-    sums = np.zeros((len(x), 3, EDGE_BINS))
+    magnitude, sums = np.hypot(dx, dy), np.zeros((len(x), 3, EDGE_BINS))
     for b, c in np.ndindex(len(x), 3):
-        sums[b, c] = np.bincount(direction[b, c].astype(int).ravel(), np.hypot(dx, dy)[b, c].ravel(), EDGE_BINS)
+        sums[b, c] = np.bincount(direction[b, c].astype(int).ravel(), magnitude[b, c].ravel(), EDGE_BINS)
     edges = sums / np.maximum(sums.sum(-1, keepdims=True), 1e-12)
     return np.sqrt(counts / colour.shape[1]), np.sqrt(edges).reshape(len(x), -1)
 
