@@ -63,7 +63,12 @@ def _motions(seed: int) -> Callable[[Path], object]:
     return lambda folder: datasets.write_basic_motions(folder, seed=seed)
 
 
+def _periods(seed: int) -> Callable[[Path], object]:
+    return lambda folder: datasets.write_basic_motion_periods(folder, seed=seed)
+
+
 SCENES = {0: ("actions", 0), 1: ("scenes", 1)}
+PERIODS = {0: ("activities", 0), 1: ("periods", 1)}
 CORPORA = {
     # the planted sample corpus with boundaries anywhere in time (length_step_s=0), not on the sampling grid
     "sample-511": Corpus("tune", _sample(seed=511), SCENES),
@@ -81,9 +86,13 @@ CORPORA = {
     # choice for feature streams within one seed's noise
     **{"motions" if seed == 0 else f"motions-{seed}": Corpus("tune", _motions(seed), {0: ("activities", 0)}, "features")
        for seed in range(4)},
+    # the same recordings in two levels: periods of stretches of two or three activities each
+    **{"periods" if seed == 0 else f"periods-{seed}": Corpus("tune", _periods(seed), PERIODS, "features")
+       for seed in range(2)},
     "shots-a": Corpus("test", _shots(videos=6, seed=9001), {0: ("actions", 0), 1: ("shots", 1)}),
     "shots-b": Corpus("test", _shots(videos=6, seed=9002), {0: ("actions", 0), 1: ("shots", 1)}),
     "mocap": Corpus("test", datasets.write_mocap, {0: ("activities", 0)}, "features"),
+    "mocap-periods": Corpus("test", datasets.write_mocap_periods, PERIODS, "features"),
     "real-cuts": Corpus("test", datasets.write_real_cuts, {0: ("shots", 1)}),
 }
 FEATURE_OVERRIDES = ["model.input_kind=features", "model.hard_cut=0"]  # + model.feature_dim

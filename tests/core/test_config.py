@@ -44,6 +44,7 @@ def test_yaml_file(tmp_path):
     ("model.precision=float16", "model.precision"),
     ("learn.encode_batch=0", "learn.encode_batch"),
     ("model.hard_cut=-0.1", "model.hard_cut"),
+    ("model.refine_coarse=-0.1", "model.refine_coarse"),
 ])
 def test_bad_values_name_their_field(override, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):

@@ -104,6 +104,27 @@ def test_refined_hierarchy_nests_and_finds_the_planted_changes(levels):
     assert all(e.embedding.shape == (model.cfg.embed_dim,) for level in h.levels for e in level)
 
 
+def test_coarse_pass_places_level_one_of_feature_streams_over_level_zero_events():
+    """model.refine_coarse: on feature streams level 1 is placed by the pass over level 0's events,
+    each level-1 event holding at least two of them; it finds the planted scenes that level 1's
+    online cuts, snapped to level 0, mostly miss."""
+    planted = planted_features(seed=43, samples=400)
+    model = learned(["model.evolve_every=20", "model.refine_coarse=0"], planted.samples)
+    with torch.no_grad():
+        hits = {}
+        for coarse in (0.0, 0.1):
+            model.cfg.refine_coarse = coarse
+            (h,) = Streamer(model).run([StreamSource("v", [planted.samples])])
+            fine, above = (np.array(h.boundaries(k)) / model.cfg.snippet_size for k in (0, 1))
+            assert set(above) <= set(fine)
+            if coarse:
+                ends = [*fine, len(planted.samples)]  # each level-0 event's end
+                inside = np.diff(np.searchsorted(ends, [0, *above, len(planted.samples)], side="right"))
+                assert (inside >= 2).all(), inside
+            hits[coarse] = sum(len(above) and np.abs(above - t).min() <= 1 for t in planted.coarse)
+    assert hits[0.1] >= 0.7 * len(planted.coarse) > hits[0.0], (hits, len(planted.coarse))
+
+
 def test_refinement_keeps_hard_cuts_and_is_off_in_the_paper_preset():
     rng = np.random.default_rng(3)
     frames = np.repeat(rng.integers(0, 256, (6, 1, 32, 32, 3), dtype=np.uint8), 10, axis=1).reshape(60, 32, 32, 3)

