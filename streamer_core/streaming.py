@@ -128,10 +128,11 @@ class Streamer:
         no hard cuts to carry it, `refine_coarse` places level 1 too), hard
         cuts kept at levels 0 and 1 where the video (its changes; its colours, when kept) confirms
         them. A cut of a level above those moves to the nearest re-placed cut within `min_event`
-        samples, else (and at a transition the video does not confirm) it is dropped; when the top
-        re-placed level has no cut at all, the cuts above stay and the levels below cut there too,
-        so every level nests in the one below. Every event is then embedded again by its level's f
-        over the last working set's worth of its inputs.
+        samples, else (and at a transition the video does not confirm) it is dropped; when level 0,
+        the only re-placed level, has no cut at all, the cuts above stay and the levels below cut
+        there too, so every level nests in the one below (when a re-placed level above 0 has none,
+        the pass found its inputs one event, and the levels above have none either). Every event
+        is then embedded again by its level's f over the last working set's worth of its inputs.
         Returns (boundaries, embeddings) per level."""
         snippet, count = self.cfg.snippet_size, min(self.cfg.refine_levels, len(boundaries))
         if self.cfg.refine_coarse and self.cfg.input_kind == "features":
@@ -162,8 +163,8 @@ class Streamer:
         for level in boundaries[count:]:
             moved = set()
             for index in (round(t / snippet) for t in level if round(t / snippet) not in doubted):
-                near = min(placed[-1], key=lambda i: abs(i - index), default=index)
-                if abs(near - index) <= self.cfg.min_event:
+                near = min(placed[-1], key=lambda i: abs(i - index), default=index if count == 1 else None)
+                if near is not None and abs(near - index) <= self.cfg.min_event:
                     moved.add(near)
             above.append(moved)
         final = [sorted(level) for level in placed + above]

@@ -125,6 +125,26 @@ def test_coarse_pass_places_level_one_of_feature_streams_over_level_zero_events(
     assert hits[0.1] >= 0.7 * len(planted.coarse) > hits[0.0], (hits, len(planted.coarse))
 
 
+def test_levels_above_an_empty_coarse_level_have_no_cut_and_leave_level_zero_alone():
+    """A feature stream of three stretches: level 1, placed by the pass, cannot cut (an event of it
+    holds at least two of level 0's), so an online cut of level 2 is dropped, not forced into
+    levels 1 and 0."""
+    cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.hard_cut=0",
+                                                 "model.feature_dim=6"])
+    torch.manual_seed(0)
+    streamer = Streamer(StreamerModel(cfg.model).eval())
+    rng = np.random.default_rng(0)
+    kinds = rng.normal(0, 3, (2, cfg.model.embed_dim + 6))
+    rows = np.repeat(kinds[[0, 1, 0]], 20, axis=0) + rng.normal(0, 0.1, (60, cfg.model.embed_dim + 6))
+    stream = streamer.new_stream("three stretches")
+    stream.inputs = list(rows[:, :cfg.model.embed_dim].astype(np.float32))
+    stream.rows = list(rows[:, cfg.model.embed_dim:].astype(np.float32))
+    with torch.no_grad():
+        boundaries, _ = streamer._refined(stream, [[5.0], [], [11.5]])  # level 2's online cut: sample 23
+    assert [round(t / cfg.model.snippet_size) for t in boundaries[0]] == [20, 40]
+    assert boundaries[1:] == [[], []]
+
+
 def test_refinement_keeps_hard_cuts_and_is_off_in_the_paper_preset():
     rng = np.random.default_rng(3)
     frames = np.repeat(rng.integers(0, 256, (6, 1, 32, 32, 3), dtype=np.uint8), 10, axis=1).reshape(60, 32, 32, 3)
