@@ -154,7 +154,7 @@ class Streamer:
                 edges = [0, *found, len(inputs)]
                 inputs, starts = self._events(level - 1, inputs, edges), starts[edges[:-1]]
             forced = np.flatnonzero(np.isin(starts, hard)) if level < 2 else []
-            minimum = max(2, self.cfg.min_event) if level == 0 else 2
+            minimum = 2 if level else max(2, self.cfg.min_event)
             parts = [(inputs, 1.0), *(cues if level == 0 else [])]
             penalty = self.cfg.refine if level == 0 else self.cfg.refine_coarse or self.cfg.refine
             found = refined_cuts(parts, forced, penalty, minimum)

@@ -119,8 +119,8 @@ def period_stream(pool: dict, rate_hz: float, rng: np.random.Generator, periods:
     kinds = sorted(pool)
     parts, stretch_of, period_of, sets, last = [], [], [], [], None
     for period in range(int(rng.integers(periods[0], periods[1] + 1))):
-        chosen = sets[-1] if sets else None
-        while chosen == (sets[-1] if sets else None):
+        chosen = previous = sets[-1] if sets else None
+        while chosen == previous:
             chosen = sorted(rng.choice(kinds, int(rng.integers(2, min(3, len(kinds)) + 1)), replace=False).tolist())
         sets.append(chosen)
         for _ in range(int(rng.integers(stretches[0], stretches[1] + 1))):
