@@ -134,9 +134,10 @@ class Streamer:
         the pass found its inputs one event, and the levels above have none either). Every event
         is then embedded again by its level's f over the last working set's worth of its inputs.
         Returns (boundaries, embeddings) per level."""
-        snippet, count = self.cfg.snippet_size, min(self.cfg.refine_levels, len(boundaries))
+        levels = self.cfg.refine_levels
         if self.cfg.refine_coarse and self.cfg.input_kind == "features":
-            count = min(max(count, 2), len(boundaries))
+            levels = max(levels, 2)  # no hard cuts carry a feature stream's level 1
+        snippet, count = self.cfg.snippet_size, min(levels, len(boundaries))
         samples = np.stack(stream.inputs)
         colours = np.stack(stream.histograms) if stream.histograms else None
         edge_rows = np.stack(stream.edges) if stream.edges else None

