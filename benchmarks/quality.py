@@ -169,11 +169,7 @@ def score(loaded: Loaded, found: dict[str, list[list[float]]], level_of: Callabl
 
 def run_baseline(loaded: Loaded, name: str, **params) -> dict:
     inputs = loaded.inputs
-    if params:
-        entry = baselines.SEGMENTERS[name]
-        found = [entry.segment(v, **params) for v in inputs]
-    else:
-        found = baselines.SEGMENTERS[name].run(inputs)
+    found = baselines.SEGMENTERS[name].run(inputs, **params)
     by_video = {v.video_id: levels for v, levels in zip(inputs, found)}
     # a multi-level baseline (uniform, twfinch) faces truth level k with its level k
     return score(loaded, by_video, lambda t_level, _: t_level)
@@ -195,7 +191,7 @@ def mean_spread(runs: list[dict]) -> dict:
 
 TUNING = {"pelt": ("penalty", (0.1, 0.2, 0.5, 1.0, 2.0, 4.0)), "kernel": ("penalty", (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)),
           "kernel-cues": ("penalty", (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)),
-          "grid": ("period_s", (1.0, 1.5, 2.0, 3.0, 4.0, 6.0))}
+          "grid": ("period_s", (1.0, 1.5, 2.0, 3.0, 4.0, 6.0)), "clasp": ("window_size", (2, 3, 4))}
 
 
 def tune_baselines(loaded: list[Loaded]) -> None:

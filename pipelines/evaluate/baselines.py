@@ -19,8 +19,8 @@
   which numpy 2.4 removed, so it runs in its own environment: ``CLASP_PYTHON`` (default
   ``.venv-clasp/bin/python``, made by ``scripts/setup-clasp.sh``) runs ``clasp_runner.py``.
 
-The penalties and the grid period were chosen on the tune corpora only (``benchmarks/quality.py
---tune-baselines``), never on a test corpus.
+The penalties, the grid period and ClaSP's window were chosen on the tune corpora only
+(``benchmarks/quality.py --tune-baselines``), never on a test corpus.
 
 Per-snippet features are downsampled pixels (16x16 RGB, standardised per video) of the samples
 ``pipelines.data.decode`` takes every ``snippet_size`` seconds.
@@ -60,6 +60,15 @@ GRID_PERIOD_S = 1.0  # 2.0 before the tune corpora with handheld cameras and sub
 PELT_PENALTY = 0.2  # per cut, times features x ln(snippets): BIC-like, so one value fits any stream
 KERNEL_PENALTY = 0.2  # per cut, times ln(snippets) (the rbf cost of a snippet is at most 1)
 CLASP_COMPONENTS = 8
+# ClaSP's defaults (a window searched for per series, no change within 5 windows of another, each
+# split kept only past a significance test made for series of thousands of points, z-normalised
+# subsequences) found no cut on any corpus here. Here: a window of CLASP_WINDOW snippets, changes at
+# least 3 windows apart (more than the 2 neighbours it compares), no test (it splits each segment at
+# least twice that long where its profile peaks), and plain euclidean distance, since what changes
+# between events is mostly the level of a snippet's features, which z-normalising takes away. The
+# window and the distance were chosen on the tune corpora (--tune-baselines; docs/quality-log.md)
+CLASP_WINDOW = 2
+CLASP_OPTIONS = {"excl_radius": 3, "k_neighbours": 2, "validation": None, "distance": "euclidean_distance"}
 CLASP_RUNNER = Path(__file__).with_name("clasp_runner.py")
 CLASP_VENV = Path(__file__).resolve().parents[2] / ".venv-clasp"  # beside the project's .venv
 
@@ -267,7 +276,7 @@ def _components(features: np.ndarray, count: int) -> np.ndarray:
     return (centred @ vt[:count].T).astype(np.float64)
 
 
-def clasp_many(videos: Sequence[VideoInput]) -> list[list[list[float]]]:
+def clasp_many(videos: Sequence[VideoInput], window_size: int = CLASP_WINDOW) -> list[list[list[float]]]:
     """ClaSP on each video, in one run of its own interpreter (numba compiles once per process)."""
     python = os.environ.get("CLASP_PYTHON", str(CLASP_VENV / "bin" / "python"))
     if not Path(python).exists():
@@ -276,7 +285,8 @@ def clasp_many(videos: Sequence[VideoInput]) -> list[list[list[float]]]:
     with tempfile.TemporaryDirectory(prefix="clasp-") as tmp:
         path = Path(tmp) / "series.npz"
         np.savez(path, *[_components(v.features, CLASP_COMPONENTS) for v in videos])
-        done = subprocess.run([python, str(CLASP_RUNNER), str(path)], capture_output=True, text=True)
+        options = json.dumps({**CLASP_OPTIONS, "window_size": window_size})
+        done = subprocess.run([python, str(CLASP_RUNNER), str(path), options], capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"ClaSP failed: {done.stderr.strip().splitlines()[-1:]}")
     return [[_cut_times(v, ends)] for v, ends in zip(videos, json.loads(done.stdout))]
@@ -291,8 +301,9 @@ class Baseline:
     segment_many: Callable[[Sequence[VideoInput]], list[list[list[float]]]] | None = None
     needs_features: bool = True
 
-    def run(self, videos: Sequence[VideoInput]) -> list[list[list[float]]]:
-        return self.segment_many(videos) if self.segment_many else [self.segment(v) for v in videos]
+    def run(self, videos: Sequence[VideoInput], **params) -> list[list[list[float]]]:
+        """Each video's cuts per level; ``params`` (a penalty, a period, a window) override the defaults."""
+        return self.segment_many(videos, **params) if self.segment_many else [self.segment(v, **params) for v in videos]
 
 
 SEGMENTERS: dict[str, Baseline] = {

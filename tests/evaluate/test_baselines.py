@@ -122,6 +122,14 @@ def test_change_point_baselines_find_planted_blocks():
     assert grid(VideoInput("v", 7.0), period_s=2.0) == [[2.0, 4.0, 6.0]]
 
 
+def test_clasp_finds_planted_blocks():
+    """With claspy's defaults it found no cut in series of this length (docs/quality-log.md)."""
+    if not CLASP_PYTHON.exists():
+        pytest.skip(f"ClaSP's own environment is not set up ({CLASP_PYTHON}; bash scripts/setup-clasp.sh)")
+    (found,) = SEGMENTERS["clasp"].run([planted((10, 10, 10, 10))])[0]
+    assert len(found) == 3 and np.allclose(found, [5.0, 10.0, 15.0], atol=0.5), found
+
+
 @pytest.mark.parametrize("name", sorted(SEGMENTERS))
 def test_each_baseline_writes_events_scored_like_streamer(corpus, name):
     if name == "clasp" and not CLASP_PYTHON.exists():

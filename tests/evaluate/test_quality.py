@@ -128,9 +128,8 @@ def test_refinement_lifts_the_fine_level_on_held_out_footage_and_keeps_a_nested_
             assert {e.start_s for e in above} <= {e.start_s for e in below}
 
 
-# every baseline that scores a feature stream (PySceneDetect reads frames; ClaSP finds no cut on
-# series this short: README, Segmentation quality)
-STREAM_BASELINES = ("uniform", "grid", "pelt", "kernel", "kernel-cues", "twfinch", "abd")
+# every baseline that scores a feature stream (PySceneDetect reads frames)
+STREAM_BASELINES = ("uniform", "grid", "pelt", "kernel", "kernel-cues", "twfinch", "abd", "clasp")
 
 
 def stream_scores(write, tmp_path, level: int) -> tuple[float, dict[str, float]]:
