@@ -55,6 +55,11 @@ def test_paper_preset_cuts_by_the_published_rule():
     assert len(h.boundaries(0)) > 5  # the replay had cuts to check
 
 
+# every baseline that cuts the per-snippet features or the truth's counts (PySceneDetect reads the
+# files' frames and cuts shots, not actions)
+COMPARED = ("uniform", "grid", "pelt", "kernel", "kernel-cues", "twfinch", "abd", "clasp")
+
+
 def mean_f1(truth: dict, found: dict[str, list[float]], level: int, tolerance_s: float) -> float:
     """Mean boundary F1 over videos of one truth level against one list of cuts per video."""
     scores = []
@@ -101,7 +106,7 @@ def held_out(tmp_path_factory) -> HeldOut:
     inputs = [baselines.load_video(row, counts=tuple(len(truth[row.video_id][lv].spans) for lv in (0, 1)))
               for row in list_corpus(str(folder))]
     scores = {}
-    for name in ("uniform", "grid", "pelt", "kernel", "kernel-cues", "twfinch", "abd"):
+    for name in COMPARED:
         found = baselines.SEGMENTERS[name].run(inputs)
         scores[name] = mean_f1(truth, {v.video_id: levels[0] for v, levels in zip(inputs, found)}, 0, 0.5)
     return HeldOut(truth, segmented(model, videos), segmented(online, videos), scores)
@@ -128,10 +133,6 @@ def test_refinement_lifts_the_fine_level_on_held_out_footage_and_keeps_a_nested_
             assert {e.start_s for e in above} <= {e.start_s for e in below}
 
 
-# every baseline that scores a feature stream (PySceneDetect reads frames)
-STREAM_BASELINES = ("uniform", "grid", "pelt", "kernel", "kernel-cues", "twfinch", "abd", "clasp")
-
-
 def stream_scores(write, tmp_path, level: int) -> tuple[float, dict[str, float]]:
     """F1 at 0.5 s of truth level ``level`` on a feature corpus written by ``write(folder)``: the
     recommended preset's level ``level`` after one pass of learning (seed as in its config), and
@@ -147,7 +148,7 @@ def stream_scores(write, tmp_path, level: int) -> tuple[float, dict[str, float]]
     preset = mean_f1(truth, {h.video_id: h.boundaries(min(level, len(h.levels) - 1)) for h in replay.hierarchies},
                      level, 0.5)
     scores = {}
-    for name in STREAM_BASELINES:
+    for name in COMPARED:
         found = baselines.SEGMENTERS[name].run(inputs)
         scores[name] = mean_f1(truth, {v.video_id: levels[min(level, len(levels) - 1)]
                                        for v, levels in zip(inputs, found)}, level, 0.5)
