@@ -70,6 +70,23 @@ def mean_f1(truth: dict, found: dict[str, list[float]], level: int, tolerance_s:
     return float(np.mean(scores))
 
 
+def baseline_inputs(folder, truth: dict) -> list[baselines.VideoInput]:
+    """What the baselines see of each video of a corpus, with its true count per truth level."""
+    return [baselines.load_video(row, counts=tuple(len(truth[row.video_id][lv].spans) for lv in sorted(
+        truth[row.video_id]))) for row in list_corpus(str(folder))]
+
+
+def baseline_f1(inputs: list[baselines.VideoInput], truth: dict, level: int) -> dict[str, float]:
+    """F1 at 0.5 s of each of COMPARED against truth level ``level``: its level ``level`` where it
+    has one, else its only one."""
+    scores = {}
+    for name in COMPARED:
+        found = baselines.SEGMENTERS[name].run(inputs)
+        scores[name] = mean_f1(truth, {v.video_id: levels[min(level, len(levels) - 1)]
+                                       for v, levels in zip(inputs, found)}, level, 0.5)
+    return scores
+
+
 @dataclass
 class HeldOut:
     """The recommended preset learned on a corpus nobody tuned on, and what the checks compare."""
@@ -103,12 +120,7 @@ def held_out(tmp_path_factory) -> HeldOut:
     online = StreamerModel(dataclasses.replace(cfg.model, refine=0.0))
     online.load_state_dict(model.state_dict())
     truth = read_truth(str(folder / "truth.csv")).videos
-    inputs = [baselines.load_video(row, counts=tuple(len(truth[row.video_id][lv].spans) for lv in (0, 1)))
-              for row in list_corpus(str(folder))]
-    scores = {}
-    for name in COMPARED:
-        found = baselines.SEGMENTERS[name].run(inputs)
-        scores[name] = mean_f1(truth, {v.video_id: levels[0] for v, levels in zip(inputs, found)}, 0, 0.5)
+    scores = baseline_f1(baseline_inputs(folder, truth), truth, 0)
     return HeldOut(truth, segmented(model, videos), segmented(online, videos), scores)
 
 
@@ -139,20 +151,13 @@ def stream_scores(write, tmp_path, level: int) -> tuple[float, dict[str, float]]
     each baseline's (its level ``level`` where it has one, else its only one)."""
     write(tmp_path)
     truth = read_truth(str(tmp_path / "truth.csv")).videos
-    rows = list_corpus(str(tmp_path))
-    inputs = [baselines.load_video(row, counts=tuple(len(truth[row.video_id][lv].spans) for lv in sorted(
-        truth[row.video_id]))) for row in rows]
+    inputs = baseline_inputs(tmp_path, truth)
     cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.hard_cut=0",
                                                  f"model.feature_dim={inputs[0].features.shape[1]}"])
     replay = learn_then_segment(cfg, decode_folder(tmp_path, DecodeSettings.for_model(cfg.model)))
     preset = mean_f1(truth, {h.video_id: h.boundaries(min(level, len(h.levels) - 1)) for h in replay.hierarchies},
                      level, 0.5)
-    scores = {}
-    for name in COMPARED:
-        found = baselines.SEGMENTERS[name].run(inputs)
-        scores[name] = mean_f1(truth, {v.video_id: levels[min(level, len(levels) - 1)]
-                                       for v, levels in zip(inputs, found)}, level, 0.5)
-    return preset, scores
+    return preset, baseline_f1(inputs, truth, level)
 
 
 @pytest.mark.slow
