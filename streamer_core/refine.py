@@ -51,10 +51,15 @@ COLUMN_PARTS = 64
 Parts = Sequence[tuple[np.ndarray, float]]  # ([N, D_k] rows of each input, weight) per part
 
 
-def _add_rbf(gram: np.ndarray, x: np.ndarray, weight: float) -> None:
+def _add_rbf(gram: np.ndarray, x: np.ndarray, weight: float) -> bool:
     """Adds ``weight`` x the rbf Gram matrix of ``x`` [N, D] to ``gram``, bandwidth by the median
-    heuristic (over the pairs of at most MEDIAN_INPUTS evenly spaced inputs). In place: with a part
-    per column, N x N temporaries were most of the pass's time."""
+    heuristic (over the pairs of at most MEDIAN_INPUTS evenly spaced inputs); when most pairs are
+    alike (the median is 0), the median of the pairs that differ. Returns False, adding nothing, when
+    every input is alike. Why the second median: a sensor that is off most of the time, or reads
+    a few levels only (an on/off switch, a coarse converter), has most pairs of rows alike, and at a
+    bandwidth of 0 its changes, which may be the only sign of an event, counted for nothing (tune,
+    BasicMotions with each column read at 2 levels: level 0 F1@0.5s 0.00 -> 0.44). In place: with a
+    part per column, N x N temporaries were most of the pass's time."""
     squared = (x * x).sum(1)
     distances = x @ x.T
     distances *= -2
@@ -66,21 +71,26 @@ def _add_rbf(gram: np.ndarray, x: np.ndarray, weight: float) -> None:
     upper = spaced[np.triu_indices(len(spaced), 1)]
     median = float(np.median(upper)) if len(upper) else 0.0
     if median <= 0:
-        gram += weight  # every input alike: the kernel is 1 everywhere
-        return
+        differ = upper[upper > 0]
+        if not len(differ):
+            return False
+        median = float(np.median(differ))
     distances *= -1.0 / median
     np.exp(distances, out=distances)
     distances *= weight
     gram += distances
+    return True
 
 
 def _prefix_gram(parts: Parts) -> np.ndarray:
-    """2-D prefix sums of the weighted mean of the parts' rbf Gram matrices (parts weighed 0 left out)."""
+    """2-D prefix sums of the weighted mean of the parts' rbf Gram matrices. Parts weighed 0 are left
+    out, and so are parts whose inputs are all alike: in the mean, a constant kernel would only
+    shrink the others' against the penalty (a stream with many idle channels would lose its cuts)."""
     weighed = [(np.asarray(x, np.float64), weight) for x, weight in parts if weight]
     gram = np.zeros((len(weighed[0][0]),) * 2)
-    for x, weight in weighed:
-        _add_rbf(gram, x, weight)
-    gram /= sum(weight for _, weight in weighed)
+    total = sum(weight for x, weight in weighed if _add_rbf(gram, x, weight))
+    if total:
+        gram /= total
     prefix = np.zeros((len(gram) + 1, len(gram) + 1))
     prefix[1:, 1:] = gram.cumsum(0).cumsum(1)
     return prefix

@@ -79,6 +79,23 @@ def test_a_change_in_one_column_of_feature_rows_stands_out_in_its_own_kernel():
     assert column_parts(rows, 0.0) == []
 
 
+def test_a_channel_mostly_alike_still_counts_and_an_idle_one_weighs_nothing():
+    """Over half of the pairs of an on/off switch's inputs, or of a sensor idle most of the time,
+    are alike, so the median distance, the usual bandwidth, is 0: the bandwidth is then the median
+    of the pairs that differ, and the channel's changes count. A channel whose inputs are all alike
+    is left out of the mean, so that idle channels do not shrink the others' changes against the
+    penalty."""
+    rng = np.random.default_rng(0)
+    switch = np.r_[np.zeros(40), np.ones(20), np.zeros(60)][:, None]  # on from 40 to 60
+    assert kernel_cuts([(switch, 1.0)], 3.0) == [40, 60]
+    assert kernel_cuts(column_parts(np.hstack([switch, rng.normal(0, 1, (120, 1))]), 1.0), 3.0) == [40, 60]
+    step = (np.r_[np.zeros(70), np.ones(50)] + rng.normal(0, 0.2, 120))[:, None]  # steps at 70
+    idle = np.hstack([step, np.zeros((120, 20))])  # beside twenty channels that never move
+    assert kernel_cuts(column_parts(idle, 1.0), 3.0) == kernel_cuts([(step, 1.0)], 3.0) == [70]
+    np.testing.assert_array_equal(_prefix_gram(column_parts(idle, 1.0)), _prefix_gram([(step, 1.0)]))
+    assert kernel_cuts([(np.zeros((120, 3)), 1.0)], 3.0) == []  # nothing moves: no cut
+
+
 def learned(overrides: list[str], stream: np.ndarray) -> StreamerModel:
     cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.hard_cut=0",
                                                  f"model.feature_dim={stream.shape[1]}", *overrides])
