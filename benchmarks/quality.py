@@ -3,6 +3,7 @@
     python benchmarks/quality.py [--corpora test] [--presets tiny-default,default] [--seeds 0,1,2]
         [--baselines uniform,grid,pelt,kernel,clasp,twfinch,abd,scenedetect] [--set LABEL:section.key=value]
     python benchmarks/quality.py --corpora tune --tune-baselines   # choose the baselines' penalties
+    python benchmarks/quality.py --corpora mocap,mocap-periods --levels 2   # sensors read on/off
 
 Corpora (`CORPORA`) are either "tune" (options, thresholds and the baselines' penalties were chosen
 on them) or "test" (never looked at while choosing anything); `--corpora tune|test|all|a,b` picks
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,14 +125,34 @@ class Loaded:
         return self.decoded[settings]
 
 
-def load(name: str, snippet_s: float = 0.5) -> Loaded:
+def load(name: str, snippet_s: float = 0.5, levels: int = 0) -> Loaded:
     folder = corpus_folder(name)
+    if levels and CORPORA[name].kind == "features":
+        folder = read_at_levels(folder, levels)
     truth = read_truth(str(folder / TRUTH_FILE)).videos
     inputs = []
     for row in list_corpus(str(folder)):
         counts = tuple(len(truth[row.video_id][lv].spans) for lv in sorted(truth[row.video_id]))
         inputs.append(baselines.load_video(row, snippet_s, counts=counts))
     return Loaded(name, CORPORA[name], folder, truth, {}, inputs)
+
+
+def read_at_levels(folder: Path, levels: int) -> Path:
+    """A copy of a feature corpus whose rows read as a sensor with ``levels`` levels per channel
+    would (2: on/off), spread evenly over each column's 1st to 99th percentile over the corpus
+    (--levels): most pairs of inputs of such a channel are alike, which a kernel's median bandwidth
+    must survive. Written once, beside the corpus."""
+    target = folder.with_name(f"{folder.name}-at-{levels}-levels")
+    if not (target / TRUTH_FILE).exists():  # the truth is written last: a folder without it is unfinished
+        target.mkdir(parents=True, exist_ok=True)
+        streams = {path.name: np.load(path) for path in sorted(folder.glob("*.npy"))}
+        rows = np.concatenate(list(streams.values()))
+        low, high = np.percentile(rows, 1, axis=0), np.percentile(rows, 99, axis=0)
+        for stream, x in streams.items():
+            steps = np.clip(np.round((x - low) / np.maximum(high - low, 1e-9) * (levels - 1)), 0, levels - 1)
+            np.save(target / stream, (steps / (levels - 1)).astype(np.float32))
+        shutil.copyfile(folder / TRUTH_FILE, target / TRUTH_FILE)
+    return target
 
 
 def streamer_boundaries(loaded: Loaded, preset: str, overrides: list[str], seed: int,
@@ -221,9 +243,13 @@ def main() -> None:
     p.add_argument("--set", action="append", default=[], metavar="LABEL:SECTION.KEY=VALUE",
                    help="override for one preset label (e.g. tiny-default:model.z_threshold=2.5)")
     p.add_argument("--tune-baselines", action="store_true", help="sweep the baselines' penalties instead")
+    p.add_argument("--levels", type=int, default=0,
+                   help="read each column of feature rows at this many levels (2: on/off); 0: as recorded")
     args = p.parse_args()
+    if args.levels == 1 or args.levels < 0:
+        p.error("--levels: 0 (as recorded) or at least 2")
     names = pick(args.corpora)
-    loaded = [load(name) for name in names]
+    loaded = [load(name, levels=args.levels) for name in names]
     if args.tune_baselines:
         tune_baselines(loaded)
         return
@@ -236,8 +262,9 @@ def main() -> None:
                 continue
             started = time.perf_counter()
             levels = run_baseline(corpus, name)
-            rows.append({"corpus": corpus.name, "role": corpus.corpus.role, "method": f"baseline:{name}",
-                         "levels": mean_spread([levels]), "seconds": round(time.perf_counter() - started, 1)})
+            rows.append({"corpus": corpus.name, "role": corpus.corpus.role, "read_at_levels": args.levels,
+                         "method": f"baseline:{name}", "levels": mean_spread([levels]),
+                         "seconds": round(time.perf_counter() - started, 1)})
             print(json.dumps(rows[-1]), flush=True)
         for label, preset in presets.items():
             overrides = [o.split(":", 1)[1] for o in args.set if o.split(":", 1)[0] == label]
@@ -247,8 +274,9 @@ def main() -> None:
                 mapping = corpus.corpus.levels
                 runs.append(score(corpus, found, lambda t_level, _, m=mapping: m[t_level][1]))
                 speeds.append(speed)
-            rows.append({"corpus": corpus.name, "role": corpus.corpus.role, "method": label,
-                         "levels": mean_spread(runs), "learn_samples_per_s": round(float(np.mean(speeds)), 1)})
+            rows.append({"corpus": corpus.name, "role": corpus.corpus.role, "read_at_levels": args.levels,
+                         "method": label, "levels": mean_spread(runs),
+                         "learn_samples_per_s": round(float(np.mean(speeds)), 1)})
             print(json.dumps(rows[-1]), flush=True)
     print(markdown(rows))
 
