@@ -58,7 +58,7 @@ def _add_rbf(gram: np.ndarray, x: np.ndarray, weight: float) -> bool:
     every input is alike. Why the second median: a sensor that is off most of the time, or reads
     a few levels only (an on/off switch, a coarse converter), has most pairs of rows alike, and at a
     bandwidth of 0 its changes, which may be the only sign of an event, counted for nothing (tune,
-    BasicMotions with each column read at 2 levels: level 0 F1@0.5s 0.00 -> 0.44). In place: with a
+    BasicMotions with each column read at 2 levels: level 0 F1@0.5s 0.00 -> 0.43). In place: with a
     part per column, N x N temporaries were most of the pass's time."""
     squared = (x * x).sum(1)
     distances = x @ x.T
@@ -70,8 +70,10 @@ def _add_rbf(gram: np.ndarray, x: np.ndarray, weight: float) -> bool:
     spaced = distances[::step, ::step]
     upper = spaced[np.triu_indices(len(spaced), 1)]
     median = float(np.median(upper)) if len(upper) else 0.0
-    if median <= 0:
+    if median <= 0:  # most pairs alike: the median of those that differ, of all pairs if no spaced one does
         differ = upper[upper > 0]
+        if not len(differ):
+            differ = distances[distances > 0]
         if not len(differ):
             return False
         median = float(np.median(differ))

@@ -94,6 +94,10 @@ def test_a_channel_mostly_alike_still_counts_and_an_idle_one_weighs_nothing():
     assert kernel_cuts(column_parts(idle, 1.0), 3.0) == kernel_cuts([(step, 1.0)], 3.0) == [70]
     np.testing.assert_array_equal(_prefix_gram(column_parts(idle, 1.0)), _prefix_gram([(step, 1.0)]))
     assert kernel_cuts([(np.zeros((120, 3)), 1.0)], 3.0) == []  # nothing moves: no cut
+    brief = np.zeros((1000, 1))
+    brief[501:504] = 1  # on only between the evenly spaced inputs whose pairs the median is taken over
+    gram = np.diff(np.diff(_prefix_gram([(brief, 1.0)]), axis=0), axis=1)
+    assert gram[502, 100] < 0.5 and gram[502, 503] == gram[100, 200] == 1.0
 
 
 def learned(overrides: list[str], stream: np.ndarray) -> StreamerModel:
