@@ -31,7 +31,7 @@ from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings
 from pipelines.evaluate import baselines, datasets
 from pipelines.evaluate.replay import DecodedVideo, decode_folder, learn_then_segment
-from pipelines.evaluate.truth import read_truth
+from pipelines.evaluate.truth import read_truth, segment_counts
 from pipelines.runtime.tracking import state_dir
 from pipelines.sample.corpus import TRUTH_FILE, CorpusOptions, write_corpus
 from streamer_core import Config, load_config
@@ -132,8 +132,7 @@ def load(name: str, snippet_s: float = 0.5, levels: int = 0) -> Loaded:
     truth = read_truth(str(folder / TRUTH_FILE)).videos
     inputs = []
     for row in list_corpus(str(folder)):
-        counts = tuple(len(truth[row.video_id][lv].spans) for lv in sorted(truth[row.video_id]))
-        inputs.append(baselines.load_video(row, snippet_s, counts=counts))
+        inputs.append(baselines.load_video(row, snippet_s, counts=segment_counts(truth[row.video_id])))
     return Loaded(name, CORPORA[name], folder, truth, {}, inputs)
 
 

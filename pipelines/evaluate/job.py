@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from pipelines.cli import UnknownNameError, UserError
 from pipelines.data.corpus import ManifestRow, list_corpus
 from pipelines.evaluate import baselines, scoring
-from pipelines.evaluate.truth import Truth, check_coverage, read_truth
+from pipelines.evaluate.truth import Truth, check_coverage, read_truth, segment_counts
 from pipelines.results import query, tables
 from pipelines.results.levels import predicted_levels, read_events
 from pipelines.results.plots import strip_frames
@@ -110,7 +110,7 @@ def baseline_events(config: EvalConfig, truth: Truth, run_id: str,
                         f"vs {_examples(manifest)}): give --video-dir")
     inputs = []
     for video_id, levels in sorted(truth.videos.items()):
-        counts = tuple(len(levels[lv].spans) for lv in sorted(levels))
+        counts = segment_counts(levels)
         inputs.append(baselines.load_video(manifest[video_id], config.snippet_size, counts=counts)
                       if video_id in manifest else baselines.VideoInput(video_id, truth.durations[video_id],
                                                                         counts=counts))

@@ -93,6 +93,12 @@ class Truth:
         return Truth(videos)
 
 
+def segment_counts(levels: Mapping[int, Segmentation]) -> tuple[int, ...]:
+    """One video's number of true segments per level, finest first: what a baseline told the true
+    count (uniform, TW-FINCH) is given."""
+    return tuple(len(levels[level].spans) for level in sorted(levels))
+
+
 def _stem(video_id: str) -> str:
     """The id without its file extension (``kitchen/a.mp4`` -> ``kitchen/a``)."""
     folder, _, name = video_id.rpartition("/")

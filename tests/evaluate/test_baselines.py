@@ -24,7 +24,7 @@ from pipelines.evaluate.baselines import (
     twfinch_partitions,
     uniform,
 )
-from pipelines.evaluate.truth import read_truth
+from pipelines.evaluate.truth import read_truth, segment_counts
 from pipelines.results.levels import predicted_levels
 from pipelines.results.tables import EVENTS_SCHEMA
 from pipelines.sample.corpus import CorpusOptions, write_corpus
@@ -87,8 +87,7 @@ def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus")
     write_corpus(root, CorpusOptions(videos=2, seed=0, min_duration_s=24, max_duration_s=30, size=64))
     truth = read_truth(str(root / "truth.csv"))
-    videos = [load_video(row, counts=tuple(len(s.spans) for _, s in sorted(truth.videos[row.video_id].items())))
-              for row in list_corpus(root)]
+    videos = [load_video(row, counts=segment_counts(truth.videos[row.video_id])) for row in list_corpus(root)]
     return truth, videos
 
 

@@ -16,7 +16,7 @@ from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings
 from pipelines.evaluate import baselines, datasets
 from pipelines.evaluate.replay import decode_folder, learn_then_segment
-from pipelines.evaluate.truth import read_truth
+from pipelines.evaluate.truth import read_truth, segment_counts
 from pipelines.sample.shots import ShotsOptions, write_shots_corpus
 from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_config
 from streamer_core.hierarchy import Hierarchy
@@ -72,8 +72,7 @@ def mean_f1(truth: dict, found: dict[str, list[float]], level: int, tolerance_s:
 
 def baseline_inputs(folder, truth: dict) -> list[baselines.VideoInput]:
     """What the baselines see of each video of a corpus, with its true count per truth level."""
-    return [baselines.load_video(row, counts=tuple(len(truth[row.video_id][lv].spans) for lv in sorted(
-        truth[row.video_id]))) for row in list_corpus(str(folder))]
+    return [baselines.load_video(row, counts=segment_counts(truth[row.video_id])) for row in list_corpus(str(folder))]
 
 
 def baseline_f1(inputs: list[baselines.VideoInput], truth: dict, level: int) -> dict[str, float]:
