@@ -100,6 +100,24 @@ def test_a_channel_mostly_alike_still_counts_and_an_idle_one_weighs_nothing():
     assert gram[502, 100] < 0.5 and gram[502, 503] == gram[100, 200] == 1.0
 
 
+def test_channels_mostly_alike_are_one_kernel_whatever_their_scales():
+    """Twelve on/off channels, each on less than half of the time: six chatter until input 60, the
+    other six after it. Each alone flips at random; together they change at 60. As one part (each
+    scaled by its own usual change, so a switch read as 0/1000 counts as one read as 0/1), they give
+    the rows' own kernel, and the change stands at a penalty where twelve kernels of their own,
+    averaged, lost it (the 26th round's pass: no cut at 4.0)."""
+    rng = np.random.default_rng(0)
+    rows = np.zeros((120, 12))
+    rows[:60, :6] = rng.random((60, 6)) < 0.3
+    rows[60:, 6:] = rng.random((60, 6)) < 0.3
+    assert kernel_cuts(column_parts(rows, 1.0), 4.0) == [60]
+    np.testing.assert_allclose(_prefix_gram(column_parts(rows, 1.0)), _prefix_gram([(rows, 1.0)]))
+    scaled = rows * np.r_[1000.0, 0.01, np.ones(10)]
+    np.testing.assert_allclose(_prefix_gram(column_parts(scaled, 1.0)), _prefix_gram([(rows, 1.0)]))
+    noisy = np.hstack([rows, rng.normal(0, 1, (120, 1))])  # a channel that varies keeps its own kernel
+    assert kernel_cuts(column_parts(noisy, 1.0), 4.0) == [60]
+
+
 def learned(overrides: list[str], stream: np.ndarray) -> StreamerModel:
     cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.hard_cut=0",
                                                  f"model.feature_dim={stream.shape[1]}", *overrides])
