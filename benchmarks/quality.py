@@ -65,8 +65,8 @@ def _motions(seed: int) -> Callable[[Path], object]:
     return lambda folder: datasets.write_basic_motions(folder, seed=seed)
 
 
-def _periods(seed: int) -> Callable[[Path], object]:
-    return lambda folder: datasets.write_basic_motion_periods(folder, seed=seed)
+def _periods(seed: int, clear: bool = False) -> Callable[[Path], object]:
+    return lambda folder: datasets.write_basic_motion_periods(folder, seed=seed, clear=clear)
 
 
 SCENES = {0: ("actions", 0), 1: ("scenes", 1)}
@@ -91,10 +91,16 @@ CORPORA = {
     # the same recordings in two levels: periods of stretches of two or three activities each
     **{"periods" if seed == 0 else f"periods-{seed}": Corpus("tune", _periods(seed), PERIODS, "features")
        for seed in range(2)},
+    # ... with every period change told by the activities next to it (datasets.period_stream's clear): in
+    # the ones above, most changes have an activity both periods hold beside them, and could be a stretch over
+    **{"periods-clear" if seed == 0 else f"periods-clear-{seed}": Corpus("tune", _periods(seed, clear=True), PERIODS,
+                                                                         "features") for seed in range(2)},
     "shots-a": Corpus("test", _shots(videos=6, seed=9001), {0: ("actions", 0), 1: ("shots", 1)}),
     "shots-b": Corpus("test", _shots(videos=6, seed=9002), {0: ("actions", 0), 1: ("shots", 1)}),
     "mocap": Corpus("test", datasets.write_mocap, {0: ("activities", 0)}, "features"),
     "mocap-periods": Corpus("test", datasets.write_mocap_periods, PERIODS, "features"),
+    "mocap-periods-clear": Corpus("test", lambda folder: datasets.write_mocap_periods(folder, clear=True), PERIODS,
+                                  "features"),
     "real-cuts": Corpus("test", datasets.write_real_cuts, {0: ("shots", 1)}),
 }
 FEATURE_OVERRIDES = ["model.input_kind=features", "model.hard_cut=0"]  # + model.feature_dim

@@ -119,21 +119,31 @@ def write_basic_motions(folder: str | Path, streams: int = 8, recordings: tuple[
 
 
 def period_stream(pool: dict, rate_hz: float, rng: np.random.Generator, periods: tuple[int, int] = (4, 6),
-                  stretches: tuple[int, int] = (2, 6), snippet_s: float = 0.5) -> tuple[np.ndarray, list, list]:
+                  stretches: tuple[int, int] = (2, 6), snippet_s: float = 0.5,
+                  clear: bool = False) -> tuple[np.ndarray, list, list]:
     """A two-level feature stream from ``pool`` (activity -> recordings of it, ``[T, C]`` each):
     ``periods`` periods, each of ``stretches`` stretches (a random 4-10 s of a random recording, the
     whole of a shorter one) of two or three of the activities (the period's set, never the last
     period's), no two neighbouring stretches of one activity. Returns the rows and, per row, its
-    stretch and its period (as a tool-use period holds a few kinds of gesture)."""
+    stretch and its period (as a tool-use period holds a few kinds of gesture).
+
+    ``clear``: every period change can be told from the activities alone: the stretch before it is
+    of an activity the next period does not hold, and the one after it of one the period before does
+    not hold (sets of at most all kinds but one). Otherwise most changes cannot: where the stretch
+    next to a change is of an activity both periods hold, the change may as well be one stretch over."""
     kinds = sorted(pool)
+    if clear and len(kinds) < 3:
+        raise ValueError(f"periods that can be told apart need at least 3 activities, got {kinds}")
+    most = min(3, len(kinds) - 1 if clear else len(kinds))
     parts, stretch_of, period_of, sets, last = [], [], [], [], None
     for period in range(int(rng.integers(periods[0], periods[1] + 1))):
         chosen = previous = sets[-1] if sets else None
-        while chosen == previous:
-            chosen = sorted(rng.choice(kinds, int(rng.integers(2, min(3, len(kinds)) + 1)), replace=False).tolist())
+        while chosen == previous or (clear and previous and (last in chosen or set(chosen) <= set(previous))):
+            chosen = sorted(rng.choice(kinds, int(rng.integers(2, most + 1)), replace=False).tolist())
         sets.append(chosen)
-        for _ in range(int(rng.integers(stretches[0], stretches[1] + 1))):
-            allowed = [kind for kind in chosen if kind != last]
+        for index in range(int(rng.integers(stretches[0], stretches[1] + 1))):
+            allowed = [kind for kind in chosen if kind != last and not (clear and previous and index == 0
+                                                                           and kind in previous)]
             last = allowed[int(rng.integers(len(allowed)))]
             signal = pool[last][int(rng.integers(len(pool[last])))]
             length = min(len(signal), int(rng.integers(int(4 * rate_hz), int(10 * rate_hz) + 1)))
@@ -144,29 +154,32 @@ def period_stream(pool: dict, rate_hz: float, rng: np.random.Generator, periods:
     return np.concatenate(parts), stretch_of, period_of
 
 
-def _write_periods(folder: str | Path, pools: list[dict], rate_hz: float, seed: int, snippet_s: float) -> Path:
+def _write_periods(folder: str | Path, pools: list[dict], rate_hz: float, seed: int, snippet_s: float,
+                   clear: bool) -> Path:
     """One two-level stream per pool (period_stream), with truth at levels 0 and 1."""
     rng = np.random.default_rng(seed)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows: list = []
     for k, pool in enumerate(pools):
-        features, stretch_of, period_of = period_stream(pool, rate_hz, rng, snippet_s=snippet_s)
+        features, stretch_of, period_of = period_stream(pool, rate_hz, rng, snippet_s=snippet_s, clear=clear)
         _write_stream(folder, f"periods_{k:02d}", features, [stretch_of, period_of], snippet_s, rows)
     write_truth(folder, rows)
     return folder
 
 
-def write_basic_motion_periods(folder: str | Path, streams: int = 8, seed: int = 0, snippet_s: float = 0.5) -> Path:
-    """``streams`` two-level streams of the BasicMotions recordings (a tune corpus)."""
+def write_basic_motion_periods(folder: str | Path, streams: int = 8, seed: int = 0, snippet_s: float = 0.5,
+                               clear: bool = False) -> Path:
+    """``streams`` two-level streams of the BasicMotions recordings (a tune corpus; ``clear``: period_stream)."""
     signals, activities = _basic_motions()
     pool = {str(kind): [signals[i].T for i in np.flatnonzero(activities == kind)] for kind in set(activities)}
-    return _write_periods(folder, [pool] * streams, BASIC_MOTIONS_HZ, seed, snippet_s)
+    return _write_periods(folder, [pool] * streams, BASIC_MOTIONS_HZ, seed, snippet_s, clear)
 
 
-def write_mocap_periods(folder: str | Path, seed: int = 0, snippet_s: float = 0.5) -> Path:
+def write_mocap_periods(folder: str | Path, seed: int = 0, snippet_s: float = 0.5, clear: bool = False) -> Path:
     """Two-level streams of subject 86's labelled activities (a test corpus): one stream per
-    recording, from that recording's own activities (their labels are the recording's own)."""
+    recording, from that recording's own activities (their labels are the recording's own;
+    ``clear``: period_stream)."""
     from tsseg.data.datasets import MOCAP_TRIALS, load_mocap
 
     pools = []
@@ -177,7 +190,7 @@ def write_mocap_periods(folder: str | Path, seed: int = 0, snippet_s: float = 0.
         for a, b in zip(edges[:-1], edges[1:]):
             pool.setdefault(str(labels[a]), []).append(signal[a:b])
         pools.append(pool)
-    return _write_periods(folder, pools, MOCAP_HZ, seed, snippet_s)
+    return _write_periods(folder, pools, MOCAP_HZ, seed, snippet_s, clear)
 
 
 def available_clips() -> list[tuple[Clip, Path]]:

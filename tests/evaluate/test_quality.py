@@ -175,3 +175,13 @@ def test_level_one_beats_every_baseline_at_the_periods_of_real_sensor_streams(tm
     against the periods. Strict: it fails the day level 1 gets there, so that this mark goes."""
     preset, scores = stream_scores(datasets.write_mocap_periods, tmp_path, 1)
     assert preset > max(scores.values()), (preset, scores)
+
+
+@pytest.mark.slow
+def test_level_one_beats_every_baseline_where_the_periods_can_be_told_apart(tmp_path):
+    """The same construction with every period change told by the activities beside it
+    (mocap-periods-clear): in the corpus above most changes have an activity both periods hold next
+    to them, and could as well be one stretch over. Level 1 against the periods (README: 0.45 over
+    3 seeds, 0.55 at this one; ClaSP 0.40, kernel-cues 0.33)."""
+    preset, scores = stream_scores(lambda folder: datasets.write_mocap_periods(folder, clear=True), tmp_path, 1)
+    assert preset > max(scores.values()), (preset, scores)
