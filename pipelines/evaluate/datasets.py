@@ -154,6 +154,25 @@ def period_stream(pool: dict, rate_hz: float, rng: np.random.Generator, periods:
     return np.concatenate(parts), stretch_of, period_of
 
 
+def period_stretches(levels: dict) -> tuple[list[str], list[float], list[int]]:
+    """Each stretch's activity, end time and period index, from the two truth levels of a period stream."""
+    kinds = [span.label.rsplit("-", 1)[0] for span in levels[0].spans]
+    ends = [span.end_s for span in levels[0].spans]
+    periods = [next(k for k, p in enumerate(levels[1].spans) if p.start_s <= (s.start_s + s.end_s) / 2 < p.end_s)
+               for s in levels[0].spans]
+    return kinds, ends, periods
+
+
+def unclear_period_changes(kinds: list[str], periods: list[int]) -> list[bool]:
+    """Per period change (``kinds`` and ``periods`` per stretch): whether a stretch beside it is of an
+    activity both periods hold, so that the stream does not say which side of it the change is."""
+    holds: dict[int, set] = {}
+    for kind, period in zip(kinds, periods):
+        holds.setdefault(period, set()).add(kind)
+    return [kinds[i - 1] in holds[periods[i]] or kinds[i] in holds[periods[i - 1]]
+            for i in range(1, len(kinds)) if periods[i] != periods[i - 1]]
+
+
 def _write_periods(folder: str | Path, pools: list[dict], rate_hz: float, seed: int, snippet_s: float,
                    clear: bool) -> Path:
     """One two-level stream per pool (period_stream), with truth at levels 0 and 1."""

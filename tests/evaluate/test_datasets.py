@@ -10,7 +10,9 @@ from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.evaluate.datasets import (
     BIKES,
     period_stream,
+    period_stretches,
     snippet_features,
+    unclear_period_changes,
     write_basic_motion_periods,
     write_basic_motions,
     write_mocap,
@@ -93,12 +95,8 @@ def test_clear_period_changes_can_be_told_from_the_activities_beside_them(tmp_pa
         write(tmp_path / str(clear), seed=5, clear=clear)
         changes = shared[clear] = []
         for levels in read_truth(str(tmp_path / str(clear) / "truth.csv")).videos.values():
-            kinds = [s.label.split("-")[0] for s in levels[0].spans]
-            period = [next(i for i, p in enumerate(levels[1].spans) if p.start_s <= s.start_s < p.end_s)
-                      for s in levels[0].spans]
-            holds = [{k for k, p in zip(kinds, period) if p == q} for q in range(len(levels[1].spans))]
-            changes += [kinds[i - 1] in holds[period[i]] or kinds[i] in holds[period[i - 1]]
-                        for i in range(1, len(kinds)) if period[i] != period[i - 1]]
+            kinds, _, periods = period_stretches(levels)
+            changes += unclear_period_changes(kinds, periods)
     assert shared[True] and not any(shared[True])
     assert sum(shared[False]) > len(shared[False]) / 2
     two = {kind: [np.zeros((100, 2))] for kind in ("sit", "stand")}
