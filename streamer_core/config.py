@@ -61,6 +61,9 @@ class ModelConfig:
     #                         an event above level 0 at least two events of the level below
     refine_coarse: float = 0.0  # with refine: the pass's penalty above level 0 (0: refine's); with
     #                             refine_levels 1, a level 1 placed by it too, for feature streams only
+    refine_periods: float = 0.0  # features, with refine: level 1 placed instead as periods that hold few
+    #                              kinds of level-0 event, this penalty x ln(events) per period
+    #                              (streamer_core.periods; 0: off)
     init_layers: int = 1
     max_layers: int = 3
     evolve_every: int = 50_000
@@ -129,12 +132,12 @@ class Config:
 # snippets, hard cuts (most of the frame changes colour at once, or over up to 2 s of a fade or a
 # dissolve) end the events of levels 0 and 1, level 0's events are placed again at the end of a
 # video (refine; frames by their colours and edges too, feature rows by each column; a feature
-# stream's level 1 by the same pass over level 0's events, refine_coarse), and an event starting at
+# stream's level 1 as periods of few kinds of level-0 event, refine_periods), and an event starting at
 # a frame is stamped midway after the frame before (cut_at); chosen on the tune corpora of
 # benchmarks/quality.py, measured on its test corpora (the README's quality table).
 IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04,
                         "gradual_span": 4, "refine": 0.2, "refine_colour": 1.0,
-                        "refine_edges": 1.0, "refine_columns": 1.0, "refine_coarse": 0.1, "cut_at": "between"}
+                        "refine_edges": 1.0, "refine_columns": 1.0, "refine_periods": 0.5, "cut_at": "between"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -230,6 +233,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.gradual_span", m.gradual_span == 0 or m.gradual_span >= 2),
         ("model.refine", m.refine >= 0), ("model.refine_levels", m.refine_levels >= 1),
         ("model.refine_coarse", m.refine_coarse >= 0),
+        ("model.refine_periods", m.refine_periods >= 0),
         ("model.refine_colour", m.refine_colour >= 0), ("model.refine_edges", m.refine_edges >= 0),
         ("model.refine_columns", m.refine_columns >= 0),
         ("model.max_layers", m.max_layers >= 1),

@@ -90,7 +90,7 @@ def _add_rbf(gram: np.ndarray, distances: np.ndarray, bandwidth: float, weight: 
     gram += distances
 
 
-def _prefix_gram(parts: Parts) -> np.ndarray:
+def prefix_gram(parts: Parts) -> np.ndarray:
     """2-D prefix sums of the weighted mean of the parts' rbf Gram matrices. Parts weighed 0 are left
     out, and so are parts whose inputs are all alike: in the mean, a constant kernel would only
     shrink the others' against the penalty (a stream with many idle channels would lose its cuts).
@@ -139,7 +139,7 @@ def kernel_cuts(parts: Parts, penalty: float, min_size: int = 2) -> list[int]:
     n = len(parts[0][0])
     if n < 2 * min_size:
         return []
-    prefix = _prefix_gram(parts)
+    prefix = prefix_gram(parts)
     diagonal = np.diag(prefix)
     best = np.full(n + 1, np.inf)
     best[0] = -penalty

@@ -24,6 +24,7 @@ from streamer_core.hooks import Hooks, Watching
 from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
 from streamer_core.model import StreamerModel
+from streamer_core.periods import period_starts
 from streamer_core.refine import column_parts, confirmed_cuts, refined_cuts, transition_runs
 from streamer_core.timing import start_offset_s
 
@@ -125,7 +126,8 @@ class Streamer:
         rows' columns) as parts of the kernel weighed `refine_colour` and `refine_edges` (or
         `refine_columns`) to the embeddings' 1; a level above: the events of the one below, at
         least two of them to an event, at the penalty `refine_coarse`; on feature streams, with
-        no hard cuts to carry it, `refine_coarse` places level 1 too), hard
+        no hard cuts to carry it, `refine_coarse` places level 1 too, or `refine_periods` places it
+        as periods of few kinds of level-0 event: streamer_core.periods), hard
         cuts kept at levels 0 and 1 where the video (its changes; its colours, when kept) confirms
         them. A cut of a level above those moves to the nearest re-placed cut within `min_event`
         samples, else (and at a transition the video does not confirm) it is dropped; when level 0,
@@ -135,7 +137,7 @@ class Streamer:
         is then embedded again by its level's f over the last working set's worth of its inputs.
         Returns (boundaries, embeddings) per level."""
         levels = self.cfg.refine_levels
-        if self.cfg.refine_coarse and self.cfg.input_kind == "features":
+        if (self.cfg.refine_coarse or self.cfg.refine_periods) and self.cfg.input_kind == "features":
             levels = max(levels, 2)  # no hard cuts carry a feature stream's level 1
         snippet, count = self.cfg.snippet_size, min(levels, len(boundaries))
         samples = np.stack(stream.inputs)
@@ -158,7 +160,10 @@ class Streamer:
             minimum = 2 if level else max(2, self.cfg.min_event)
             parts = [(inputs, 1.0), *(cues if level == 0 else [])]
             penalty = self.cfg.refine if level == 0 else self.cfg.refine_coarse or self.cfg.refine
-            found = refined_cuts(parts, forced, penalty, minimum)
+            if level == 1 and self.cfg.refine_periods and self.cfg.input_kind == "features":
+                found = period_starts([(samples, 1.0), *cues], edges, self.cfg.refine_periods)
+            else:
+                found = refined_cuts(parts, forced, penalty, minimum)
             placed.append({int(starts[i]) for i in found})
         above = []
         for level in boundaries[count:]:

@@ -12,17 +12,17 @@ from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_c
 from streamer_core.refine import (
     COLUMN_PARTS,
     WINDOW,
-    _prefix_gram,
     column_parts,
     confirmed_cuts,
     kernel_cuts,
+    prefix_gram,
     refined_cuts,
 )
 
 
 def objective(x: np.ndarray, cuts: list[int], penalty: float) -> float:
     """The penalised kernel cost that both implementations minimise."""
-    prefix, edges = _prefix_gram([(x, 1.0)]), [0, *cuts, len(x)]
+    prefix, edges = prefix_gram([(x, 1.0)]), [0, *cuts, len(x)]
     inside = [prefix[b, b] - prefix[a, b] - prefix[b, a] + prefix[a, a] for a, b in zip(edges[:-1], edges[1:])]
     return sum((b - a) - s / (b - a) for a, b, s in zip(edges[:-1], edges[1:], inside)) + penalty * len(cuts)
 
@@ -62,7 +62,7 @@ def test_a_change_in_one_part_stands_out_as_in_that_part_alone():
     assert kernel_cuts([(moving, 1.0), (shape, 1.0)], 3.0) == [70]
     assert kernel_cuts([(np.hstack([moving, shape]), 1.0)], 3.0) == []  # one kernel: drowned
     assert kernel_cuts([(moving, 1.0), (shape, 0.0)], 3.0) == []  # a part weighed 0 is left out
-    np.testing.assert_allclose(_prefix_gram([(moving, 2.0), (shape, 2.0)]), _prefix_gram([(moving, 1.0), (shape, 1.0)]))
+    np.testing.assert_allclose(prefix_gram([(moving, 2.0), (shape, 2.0)]), prefix_gram([(moving, 1.0), (shape, 1.0)]))
 
 
 def test_a_change_in_one_column_of_feature_rows_stands_out_in_its_own_kernel():
@@ -92,11 +92,11 @@ def test_a_channel_mostly_alike_still_counts_and_an_idle_one_weighs_nothing():
     step = (np.r_[np.zeros(70), np.ones(50)] + rng.normal(0, 0.2, 120))[:, None]  # steps at 70
     idle = np.hstack([step, np.zeros((120, 20))])  # beside twenty channels that never move
     assert kernel_cuts(column_parts(idle, 1.0), 3.0) == kernel_cuts([(step, 1.0)], 3.0) == [70]
-    np.testing.assert_array_equal(_prefix_gram(column_parts(idle, 1.0)), _prefix_gram([(step, 1.0)]))
+    np.testing.assert_array_equal(prefix_gram(column_parts(idle, 1.0)), prefix_gram([(step, 1.0)]))
     assert kernel_cuts([(np.zeros((120, 3)), 1.0)], 3.0) == []  # nothing moves: no cut
     brief = np.zeros((1000, 1))
     brief[501:504] = 1  # on only between the evenly spaced inputs whose pairs the median is taken over
-    gram = np.diff(np.diff(_prefix_gram([(brief, 1.0)]), axis=0), axis=1)
+    gram = np.diff(np.diff(prefix_gram([(brief, 1.0)]), axis=0), axis=1)
     assert gram[502, 100] < 0.5 and gram[502, 503] == gram[100, 200] == 1.0
 
 
@@ -111,9 +111,9 @@ def test_channels_mostly_alike_are_one_kernel_whatever_their_scales():
     rows[:60, :6] = rng.random((60, 6)) < 0.3
     rows[60:, 6:] = rng.random((60, 6)) < 0.3
     assert kernel_cuts(column_parts(rows, 1.0), 4.0) == [60]
-    np.testing.assert_allclose(_prefix_gram(column_parts(rows, 1.0)), _prefix_gram([(rows, 1.0)]))
+    np.testing.assert_allclose(prefix_gram(column_parts(rows, 1.0)), prefix_gram([(rows, 1.0)]))
     scaled = rows * np.r_[1000.0, 0.01, np.ones(10)]
-    np.testing.assert_allclose(_prefix_gram(column_parts(scaled, 1.0)), _prefix_gram([(rows, 1.0)]))
+    np.testing.assert_allclose(prefix_gram(column_parts(scaled, 1.0)), prefix_gram([(rows, 1.0)]))
     noisy = np.hstack([rows, rng.normal(0, 1, (120, 1))])  # a channel that varies keeps its own kernel
     assert kernel_cuts(column_parts(noisy, 1.0), 4.0) == [60]
 
@@ -148,7 +148,7 @@ def test_coarse_pass_places_level_one_of_feature_streams_over_level_zero_events(
     each level-1 event holding at least two of them; it finds the planted scenes that level 1's
     online cuts, snapped to level 0, mostly miss."""
     planted = planted_features(seed=43, samples=400)
-    model = learned(["model.evolve_every=20", "model.refine_coarse=0"], planted.samples)
+    model = learned(["model.evolve_every=20", "model.refine_coarse=0", "model.refine_periods=0"], planted.samples)
     with torch.no_grad():
         hits = {}
         for coarse in (0.0, 0.1):

@@ -144,19 +144,23 @@ def test_refinement_lifts_the_fine_level_on_held_out_footage_and_keeps_a_nested_
             assert {e.start_s for e in above} <= {e.start_s for e in below}
 
 
-def stream_scores(write, tmp_path, level: int) -> tuple[float, dict[str, float]]:
+def stream_scores(write, tmp_path, level: int, seeds: tuple[int, ...] = ()) -> tuple[float, dict[str, float]]:
     """F1 at 0.5 s of truth level ``level`` on a feature corpus written by ``write(folder)``: the
-    recommended preset's level ``level`` after one pass of learning (seed as in its config), and
-    each baseline's (its level ``level`` where it has one, else its only one)."""
+    recommended preset's level ``level`` after one pass of learning (seed as in its config, or the
+    mean over ``seeds``, as the README's tables take it), and each baseline's (its level ``level``
+    where it has one, else its only one)."""
     write(tmp_path)
     truth = read_truth(str(tmp_path / "truth.csv")).videos
     inputs = baseline_inputs(tmp_path, truth)
-    cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.hard_cut=0",
-                                                 f"model.feature_dim={inputs[0].features.shape[1]}"])
-    replay = learn_then_segment(cfg, decode_folder(tmp_path, DecodeSettings.for_model(cfg.model)))
-    preset = mean_f1(truth, {h.video_id: h.boundaries(min(level, len(h.levels) - 1)) for h in replay.hierarchies},
-                     level, 0.5)
-    return preset, baseline_f1(inputs, truth, level)
+    scores = []
+    for seed in seeds or [None]:
+        cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.hard_cut=0",
+                                                     f"model.feature_dim={inputs[0].features.shape[1]}",
+                                                     *([f"learn.seed={seed}"] if seed is not None else [])])
+        replay = learn_then_segment(cfg, decode_folder(tmp_path, DecodeSettings.for_model(cfg.model)))
+        scores.append(mean_f1(truth, {h.video_id: h.boundaries(min(level, len(h.levels) - 1))
+                                      for h in replay.hierarchies}, level, 0.5))
+    return float(np.mean(scores)), baseline_f1(inputs, truth, level)
 
 
 @pytest.mark.slow
@@ -168,12 +172,12 @@ def test_recommended_preset_beats_every_baseline_on_real_sensor_streams_nobody_t
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 14's coarse goal on real streams, not reached: level 1 "
-                   "scores the periods 0.23 against kernel-cues' 0.32 (README, Segmentation quality)")
 def test_level_one_beats_every_baseline_at_the_periods_of_real_sensor_streams(tmp_path):
     """Subject 86's activities joined into periods of two or three of them (mocap-periods): level 1
-    against the periods. Strict: it fails the day level 1 gets there, so that this mark goes."""
-    preset, scores = stream_scores(datasets.write_mocap_periods, tmp_path, 1)
+    against the periods, over the README's three seeds (0.34 against kernel-cues' 0.32; at seed 0
+    alone 0.318 against 0.320: the margin is that thin, and most of this corpus's period changes
+    could as well be one stretch over, benchmarks/periods_bound.py)."""
+    preset, scores = stream_scores(datasets.write_mocap_periods, tmp_path, 1, seeds=(0, 1, 2))
     assert preset > max(scores.values()), (preset, scores)
 
 
@@ -181,7 +185,7 @@ def test_level_one_beats_every_baseline_at_the_periods_of_real_sensor_streams(tm
 def test_level_one_beats_every_baseline_where_the_periods_can_be_told_apart(tmp_path):
     """The same construction with every period change told by the activities beside it
     (mocap-periods-clear): in the corpus above most changes have an activity both periods hold next
-    to them, and could as well be one stretch over. Level 1 against the periods (README: 0.45 over
-    3 seeds, 0.55 at this one; ClaSP 0.40, kernel-cues 0.33)."""
+    to them, and could as well be one stretch over. Level 1 against the periods (README: 0.56 over
+    3 seeds and at this one; ClaSP 0.40, kernel-cues 0.33)."""
     preset, scores = stream_scores(lambda folder: datasets.write_mocap_periods(folder, clear=True), tmp_path, 1)
     assert preset > max(scores.values()), (preset, scores)
