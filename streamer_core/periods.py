@@ -21,7 +21,7 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
-from streamer_core.refine import MARGIN, WINDOW, Parts, prefix_gram
+from streamer_core.refine import MARGIN, WINDOW, Parts, piece_starts, prefix_gram
 
 # two events are of one kind when their inputs' two-sample distance is at most ALIKE times the mean
 # of the distances between each one's halves (on average over the members of their kinds)
@@ -79,12 +79,7 @@ def fewest_kinds(kinds: np.ndarray, weights: np.ndarray, penalty: float) -> list
         fit = best[start] + spread
         k = int(np.argmin(fit))
         best[end], previous[end] = fit[k] + penalty, start[k]
-    cuts, end = [], count
-    while end > 0:
-        end = int(previous[end])
-        if end > 0:
-            cuts.append(end)
-    return sorted(cuts)
+    return piece_starts(previous)
 
 
 def period_starts(parts: Parts, edges: Sequence[int], penalty: float) -> list[int]:

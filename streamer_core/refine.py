@@ -153,7 +153,14 @@ def kernel_cuts(parts: Parts, penalty: float, min_size: int = 2) -> list[int]:
         k = int(np.argmin(fit))
         best[t], previous[t] = fit[k] + penalty, s[k]
         starts = np.concatenate([starts[~ready], s[fit <= best[t]], [t]])
-    cuts, t = [], n
+    return piece_starts(previous)
+
+
+def piece_starts(previous: np.ndarray) -> list[int]:
+    """The starts (0 left out) of the optimal partition of ``len(previous) - 1`` items, from where
+    the best partition of each prefix starts its last piece (``previous[t]``), as optimal
+    partitioning leaves it."""
+    cuts, t = [], len(previous) - 1
     while t > 0:
         t = int(previous[t])
         if t > 0:
