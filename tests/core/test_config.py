@@ -45,6 +45,7 @@ def test_yaml_file(tmp_path):
     ("learn.encode_batch=0", "learn.encode_batch"),
     ("model.hard_cut=-0.1", "model.hard_cut"),
     ("model.refine_coarse=-0.1", "model.refine_coarse"),
+    ("model.refine_periods=-0.1", "model.refine_periods"),
 ])
 def test_bad_values_name_their_field(override, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
