@@ -52,11 +52,6 @@ class LevelState:
         return self.working_set.items + self.z_inputs + self.prediction_inputs
 
 
-# a stream's frames wait for their histograms until this many have come: taken together they cost
-# 88 us a frame at 32 px instead of 137 (4 streams a step) or 384 (learning: one), on one thread
-HISTOGRAM_BATCH = 16
-
-
 @dataclass
 class StreamState:
     video_id: str
@@ -67,7 +62,6 @@ class StreamState:
     inputs: list[np.ndarray] = field(default_factory=list)  # level 0's input embeddings (for model.refine)
     histograms: list[np.ndarray] = field(default_factory=list)  # each frame's colours (model.refine_colour)
     edges: list[np.ndarray] = field(default_factory=list)  # each frame's edge directions (model.refine_edges)
-    unmeasured: list[torch.Tensor] = field(default_factory=list)  # frames whose histograms are still to take
     rows: list[np.ndarray] = field(default_factory=list)  # each feature row (model.refine_columns)
     hard_cuts: list[int] = field(default_factory=list)  # samples where a hard cut ended level 0's event
 
@@ -111,7 +105,6 @@ class Streamer:
         boundaries = [s.boundaries for s in stream.levels[:active]]
         embeddings = [s.embeddings for s in stream.levels[:active]]
         if self.cfg.refine and stream.inputs:
-            self._measure(stream)
             boundaries, embeddings = self._refined(stream, boundaries)
         offset = start_offset_s(self.cfg.cut_at, self.cfg.input_kind, self.cfg.snippet_size)
         if offset:
@@ -244,11 +237,8 @@ class Streamer:
                 if self.cfg.input_kind == "features" and self.cfg.refine_columns:
                     for stream, row in zip(streams, x.detach().float().cpu().numpy()):
                         stream.rows.append(row.copy())  # a row of its own, as above
-                if self.cfg.input_kind == "frames" and (self.cfg.refine_colour or self.cfg.refine_edges):
-                    for stream, frame in zip(streams, x.detach()):  # views of x, for HISTOGRAM_BATCH steps at most
-                        stream.unmeasured.append(frame)
-                        if len(stream.unmeasured) == HISTOGRAM_BATCH:
-                            self._measure(stream)
+                if self.cfg.input_kind == "frames":
+                    self._measure(streams, x)
             self._advance(0, streams, x, items, spans and [span > 0 for span in spans])
         for stream in streams:
             stream.samples_seen += 1
@@ -262,15 +252,14 @@ class Streamer:
             return True
         return False
 
-    def _measure(self, stream: StreamState) -> None:
-        """The colour and edge histograms of the stream's unmeasured frames, in one batch."""
-        if not stream.unmeasured:
-            return
-        frames, stream.unmeasured = torch.stack(stream.unmeasured), []
+    def _measure(self, streams: list[StreamState], x: torch.Tensor) -> None:
+        """Keeps each frame's colour and edge histograms (model.refine_colour, model.refine_edges)."""
+        x = x.detach().contiguous()  # once for both: frames decoded as [N, H, W, 3] keep that layout
         for weight, kept, histograms in ((self.cfg.refine_colour, "histograms", colour_histograms),
                                          (self.cfg.refine_edges, "edges", edge_histograms)):
             if weight:
-                getattr(stream, kept).extend(row.copy() for row in histograms(frames).cpu().numpy())  # own rows
+                for stream, row in zip(streams, histograms(x)):
+                    getattr(stream, kept).append(row.copy())  # a row of its own, as above
 
     def _transitions(self, streams: list[StreamState], x: torch.Tensor) -> list[int] | None:
         """Per stream: does a hard cut (1) or a gradual transition over k inputs (k) end at this input

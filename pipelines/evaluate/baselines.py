@@ -115,7 +115,7 @@ def load_video(row: ManifestRow, snippet_size: float = 0.5, size: int = 16,
              (samples - samples.mean(0)) / np.where(samples.std(0) > 1e-6, samples.std(0), 1.0))
     offset = start_offset_s("between", "frames" if frames else "features", snippet_size)
     pixels = torch.from_numpy(samples).permute(0, 3, 1, 2) / 127.5 - 1 if frames else None
-    colours, edges = ((h(pixels).numpy() if frames else np.zeros((len(samples), 0), np.float32))
+    colours, edges = ((h(pixels) if frames else np.zeros((len(samples), 0), np.float32))
                       for h in (colour_histograms, edge_histograms))
     return VideoInput(row.video_id, float(chunks[-1]["duration_s"]), row.uri,
                       np.concatenate([c["t_sec"] for c in chunks]), feats.astype(np.float32), tuple(counts), offset,

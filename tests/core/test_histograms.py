@@ -14,7 +14,6 @@ from pipelines.sample.render import Action, Scene, VideoSpec, render
 from streamer_core import Streamer, StreamerModel, load_config
 from streamer_core.histograms import BINS, EDGE_BINS, EDGE_SIZE, colour_histograms, edge_histograms
 from streamer_core.inputs import to_model_input
-from streamer_core.streaming import HISTOGRAM_BATCH
 
 
 def frames(*images: np.ndarray) -> torch.Tensor:
@@ -26,7 +25,7 @@ def test_a_histogram_is_each_colours_share_of_the_frame_wherever_it_is():
     flat = np.full((16, 16, 3), 200, np.uint8)
     half = flat.copy()
     half[:, :8] = (10, 10, 250)
-    h = colour_histograms(frames(flat, half, np.roll(half, (3, 5), axis=(0, 1)))).numpy()
+    h = colour_histograms(frames(flat, half, np.roll(half, (3, 5), axis=(0, 1))))
     assert h.shape == (3, BINS ** 3)
     np.testing.assert_allclose((h ** 2).sum(1), 1.0, rtol=1e-6)  # shares sum to one
     assert np.count_nonzero(h[0]) == 1 and h[0].max() == 1.0
@@ -36,13 +35,13 @@ def test_a_histogram_is_each_colours_share_of_the_frame_wherever_it_is():
 
 def test_an_edge_histogram_is_each_directions_share_of_the_gradient_whatever_the_light():
     ramp = np.tile(np.arange(0, 160, 10, dtype=np.uint8)[None, :, None], (16, 1, 3))  # brighter to the right
-    h = edge_histograms(frames(ramp, ramp.transpose(1, 0, 2), ramp // 2 + 40)).numpy()
+    h = edge_histograms(frames(ramp, ramp.transpose(1, 0, 2), ramp // 2 + 40))
     assert h.shape == (3, 3 * EDGE_BINS)
     np.testing.assert_allclose((h.reshape(3, 3, EDGE_BINS) ** 2).sum(-1), 1.0, rtol=1e-5)  # per channel
     assert h[0].reshape(3, EDGE_BINS)[:, 0].min() > 0.99  # every edge runs one way ...
     assert h[1].reshape(3, EDGE_BINS)[:, EDGE_BINS // 2].min() > 0.99  # ... a quarter turn later, turned
     np.testing.assert_allclose(h[2], h[0], atol=1e-6)  # half the contrast, other light: the same shares
-    flat = edge_histograms(frames(np.full((16, 16, 3), 90, np.uint8))).numpy()
+    flat = edge_histograms(frames(np.full((16, 16, 3), 90, np.uint8)))
     assert np.isfinite(flat).all() and not flat.any()  # a frame without edges has no shares
     big = torch.rand(2, 3, 4 * EDGE_SIZE, 4 * EDGE_SIZE) * 2 - 1  # taken at EDGE_SIZE, where they were chosen
     np.testing.assert_allclose(edge_histograms(big), edge_histograms(F.avg_pool2d(big, 4)), atol=1e-6)
@@ -65,12 +64,24 @@ def plain_histograms(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def test_histograms_are_their_plain_definitions():
     ramp = np.tile(np.arange(255, 0, -8, dtype=np.uint8)[None, :, None], (32, 1, 3))  # gradients along one axis only
-    # continuous noise: uint8 noise has edges at exactly 45 degrees, a bin's border, which either side may take
+    # continuous noise: uint8 noise has edges exactly at a bin's border, where an angle's floor goes either way
     noise = torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
     x = torch.cat([noise, frames(ramp, ramp.transpose(1, 0, 2), np.full((32, 32, 3), 90, np.uint8))])
     colours, edges = plain_histograms(x.numpy().astype(np.float64))
-    np.testing.assert_allclose(colour_histograms(x).numpy(), colours, atol=1e-6)
-    np.testing.assert_allclose(edge_histograms(x).numpy(), edges, atol=1e-5)
+    np.testing.assert_allclose(colour_histograms(x), colours, atol=1e-6)
+    np.testing.assert_allclose(edge_histograms(x), edges, atol=1e-5)
+
+
+@pytest.mark.parametrize("degrees, expected", [(0, 0), (45, 2), (90, 4), (135, 6), (180, 0)])
+def test_an_edge_exactly_on_a_border_between_directions_takes_the_bin_that_starts_there(degrees, expected):
+    """8-bit frames put many gradients exactly on the axes and diagonals, the borders between
+    direction bins: each has one bin, the one whose directions start at that border."""
+    step = {0: (1, 0), 45: (1, 1), 90: (0, 1), 135: (-1, 1), 180: (-1, 0)}[degrees]  # brighter along (x, y)
+    i, j = np.mgrid[:16, :16]
+    image = np.repeat((128 + 4 * (step[0] * j + step[1] * i)).astype(np.uint8)[..., None], 3, axis=2)
+    h = edge_histograms(frames(image))[0].reshape(3, EDGE_BINS)
+    np.testing.assert_array_equal(h.argmax(1), expected)
+    np.testing.assert_allclose(h.max(1), 1.0, rtol=1e-6)  # all of each channel's gradient
 
 
 def shaking_scene(change_s: float, duration_s: float, change: dict, texture: str = "checker",
@@ -117,20 +128,20 @@ def test_refinement_weighing_edges_finds_an_object_that_changes_only_its_shape(s
     assert not any(abs(cut - 12.2) <= 0.5 for cut in without)
 
 
-def test_histograms_taken_in_batches_are_each_frames_own():
-    """The streamer takes a stream's histograms HISTOGRAM_BATCH frames at a time (and the rest at
-    its end): the rows must be those of each frame alone, in order, whatever the other streams."""
+def test_histograms_taken_for_a_batch_of_streams_are_each_frames_own():
+    """The streamer takes the histograms of all streams' frames of a step at once: each stream's
+    rows must be those of its own frames alone, in order, whatever the other streams."""
     cfg = load_config("tiny-default")
     torch.manual_seed(0)
     streamer = Streamer(StreamerModel(cfg.model).eval())
     long, short = streamer.new_stream("long"), streamer.new_stream("short")
-    samples = torch.rand(HISTOGRAM_BATCH + 5, 2, 3, 32, 32) * 2 - 1
+    samples = torch.rand(21, 2, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         for k, x in enumerate(samples):
             streamer.step([long, short] if k < 7 else [long], x if k < 7 else x[:1])
         streamer.finish(long), streamer.finish(short)
     for stream, frames_seen in ((long, samples[:, 0]), (short, samples[:7, 1])):
-        assert not stream.unmeasured and len(stream.histograms) == len(stream.edges) == len(frames_seen)
+        assert len(stream.histograms) == len(stream.edges) == len(frames_seen)
         for frame, colours, edges in zip(frames_seen, stream.histograms, stream.edges):
-            np.testing.assert_allclose(colours, colour_histograms(frame[None])[0].numpy(), atol=1e-6)
-            np.testing.assert_allclose(edges, edge_histograms(frame[None])[0].numpy(), atol=1e-6)
+            np.testing.assert_allclose(colours, colour_histograms(frame[None])[0], atol=1e-6)
+            np.testing.assert_allclose(edges, edge_histograms(frame[None])[0], atol=1e-6)

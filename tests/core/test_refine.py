@@ -243,7 +243,7 @@ def test_kept_inputs_hold_only_their_own_row():
         for _ in range(3):
             streamer.step(streams, torch.rand(2, 3, 32, 32) * 2 - 1)
         for stream in streams:
-            streamer.finish(stream)  # takes the histograms of the frames still unmeasured
+            streamer.finish(stream)
     kept = [x for s in streams for x in s.inputs]
     assert len(kept) == 6 and all(x.base is None and x.shape == (cfg.model.embed_dim,) for x in kept)
     colours = [h for s in streams for h in s.histograms]  # model.refine_colour's histograms likewise
