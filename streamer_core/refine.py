@@ -159,7 +159,7 @@ def kernel_cuts(parts: Parts, penalty: float, min_size: int = 2) -> list[int]:
     return piece_starts(_pelt(prefix_gram(parts), float(penalty), int(min_size)))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit("int64[::1](float64[:, ::1], float64, int64)", cache=True, nogil=True)  # compiled on import
 def _pelt(prefix, penalty, min_size):  # pragma: no cover (compiled)
     """Where the best partition of each prefix of the inputs starts its last event (PELT over the
     Gram matrix's 2-D prefix sums). Compiled: as array operations per input, the loop's overhead
