@@ -254,7 +254,7 @@ class Streamer:
 
     def _measure(self, streams: list[StreamState], x: torch.Tensor) -> None:
         """Keeps each frame's colour and edge histograms (model.refine_colour, model.refine_edges)."""
-        x = x.detach().contiguous()  # once for both: frames decoded as [N, H, W, 3] keep that layout
+        x = x.detach().cpu().contiguous()  # once for both (frames decoded as [N, H, W, 3] keep that layout)
         for weight, kept, histograms in ((self.cfg.refine_colour, "histograms", colour_histograms),
                                          (self.cfg.refine_edges, "edges", edge_histograms)):
             if weight:
