@@ -12,6 +12,7 @@ from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_c
 from streamer_core.refine import (
     COLUMN_PARTS,
     WINDOW,
+    _bandwidth,
     column_parts,
     confirmed_cuts,
     kernel_cuts,
@@ -39,6 +40,22 @@ def test_kernel_cuts_are_the_exact_optimum_ruptures_approaches(seed):
     if seed % 2:  # clear blocks: the same cuts
         assert ours == theirs
     assert all(b - a >= 2 for a, b in zip([0, *ours], [*ours, n]))
+
+
+def test_the_median_bandwidth_is_numpys_median_of_the_pairs():
+    """The bandwidth is taken by one partition over cached indices of the upper triangle: it must be
+    numpy's median of the pairs i < j of the spaced inputs, exactly, at any size (even and odd
+    counts of pairs, many equal distances, more inputs than are spaced)."""
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 4, 7, 50, 257, 600):
+        x = rng.normal(size=(n, 3)).round(1) * (rng.random(n) < 0.7)[:, None]  # ties, and rows alike
+        distances = ((x[:, None] - x[None]) ** 2).sum(-1)
+        step = -(-n // 256)
+        spaced = distances[::step, ::step]
+        pairs = spaced[np.triu_indices(len(spaced), 1)]
+        median = float(np.median(pairs))
+        expected = median if median > 0 else float(np.median(pairs[pairs > 0]))
+        assert _bandwidth(distances) == (expected, median == 0)
 
 
 def test_refined_cuts_keep_forced_cuts_and_span_windows():
