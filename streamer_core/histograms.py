@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from streamer_core.compiled import compiled
 
 BINS = 4  # per channel: 64 colours
 EDGE_BINS = 8  # edge directions over half a turn (an edge and its reverse are one), per channel (_edge_shares)
@@ -65,12 +66,10 @@ def _pixels(frames: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(frames.detach().float().cpu().numpy())
 
 
-# the kernels' one signature, given so that they are compiled (or loaded from numba's cache) on import,
-# not inside a job's first batch: [B, C, H, W] float32 frames -> [B, bins] float32 shares
-_FRAMES_TO_SHARES = "void(float32[:, :, :, ::1], float32[:, ::1])"
+_FRAMES_TO_SHARES = "void(float32[:, :, :, ::1], float32[:, ::1])"  # [B, C, H, W] frames -> [B, bins] shares
 
 
-@numba.njit(_FRAMES_TO_SHARES, cache=True, nogil=True)
+@compiled(_FRAMES_TO_SHARES)
 def _colour_shares(x, shares):  # pragma: no cover (compiled)
     """Counts each pixel's colour, then takes the square root of each colour's share."""
     for b in range(x.shape[0]):
@@ -89,7 +88,7 @@ def _colour_shares(x, shares):  # pragma: no cover (compiled)
             shares[b, k] = math.sqrt(counts[k] / (x.shape[2] * x.shape[3]))
 
 
-@numba.njit(_FRAMES_TO_SHARES, cache=True, nogil=True, fastmath=True)
+@compiled(_FRAMES_TO_SHARES, fastmath=True)
 def _edge_shares(x, shares):  # pragma: no cover (compiled)
     """Sums the magnitude of the edges at or past each border (past[0]: all of them), then takes
     each bin as what is past k borders and not k + 1. Why not a sum per bin: one select per border

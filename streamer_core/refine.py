@@ -18,8 +18,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-import numba
 import numpy as np
+
+from streamer_core.compiled import compiled
 
 WINDOW = 1024  # inputs per pass: the kernel's prefix sums hold (WINDOW + 1)^2 numbers
 # a hard cut stands when its change is CONFIRM_RATIO times the mean change of the CONFIRM_SPAN inputs
@@ -159,7 +160,7 @@ def kernel_cuts(parts: Parts, penalty: float, min_size: int = 2) -> list[int]:
     return piece_starts(_pelt(prefix_gram(parts), float(penalty), int(min_size)))
 
 
-@numba.njit("int64[::1](float64[:, ::1], float64, int64)", cache=True, nogil=True)  # compiled on import
+@compiled("int64[::1](float64[:, ::1], float64, int64)")
 def _pelt(prefix, penalty, min_size):  # pragma: no cover (compiled)
     """Where the best partition of each prefix of the inputs starts its last event (PELT over the
     Gram matrix's 2-D prefix sums). Compiled: as array operations per input, the loop's overhead
