@@ -254,11 +254,11 @@ class Streamer:
 
     def _measure(self, streams: list[StreamState], x: torch.Tensor) -> None:
         """Keeps each frame's colour and edge histograms (model.refine_colour, model.refine_edges)."""
-        x = x.detach().cpu().contiguous()  # once for both (frames decoded as [N, H, W, 3] keep that layout)
+        frames = x.detach().float().cpu().contiguous().numpy()  # once for both (decoded: [N, H, W, 3] in memory)
         for weight, kept, histograms in ((self.cfg.refine_colour, "histograms", colour_histograms),
                                          (self.cfg.refine_edges, "edges", edge_histograms)):
             if weight:
-                for stream, row in zip(streams, histograms(x)):
+                for stream, row in zip(streams, histograms(frames)):
                     getattr(stream, kept).append(row.copy())  # a row of its own, as above
 
     def _transitions(self, streams: list[StreamState], x: torch.Tensor) -> list[int] | None:

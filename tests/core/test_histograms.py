@@ -70,6 +70,12 @@ def test_histograms_are_their_plain_definitions():
     colours, edges = plain_histograms(x.numpy().astype(np.float64))
     np.testing.assert_allclose(colour_histograms(x), colours, atol=1e-6)
     np.testing.assert_allclose(edge_histograms(x), edges, atol=1e-5)
+    for histograms in (colour_histograms, edge_histograms):  # from an array as from a tensor (Streamer's)
+        np.testing.assert_array_equal(histograms(x.numpy()), histograms(x))
+    # colours on each level's border and past either end of [-1, 1], in any order along a row
+    shuffled = torch.randperm(3 * 32 * 31, generator=torch.Generator().manual_seed(1)) % 13
+    borders = torch.linspace(-1.5, 1.5, 13)[shuffled].reshape(1, 3, 32, 31)
+    np.testing.assert_allclose(colour_histograms(borders), plain_histograms(borders.double().numpy())[0], atol=1e-6)
 
 
 @pytest.mark.parametrize("degrees, expected", [(0, 0), (45, 2), (90, 4), (135, 6), (180, 0)])
