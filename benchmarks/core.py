@@ -124,6 +124,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.cost:
+        if args.breakdown or args.mode == "train":
+            parser.error("--cost times inference as a whole: leave out --breakdown and --mode train")
         print(json.dumps(cost(args)))
         return
     cfg = load_config(args.preset, overrides=args.overrides + (["learn.fast_path=false"] if args.plain else []))
