@@ -254,7 +254,7 @@ class Streamer:
 
     def _measure(self, streams: list[StreamState], x: torch.Tensor) -> None:
         """Keeps each frame's colour and edge histograms (model.refine_colour, model.refine_edges)."""
-        frames = x.detach().float().cpu().contiguous().numpy()  # once for both (decoded: [N, H, W, 3] in memory)
+        frames = x.detach().cpu().float().contiguous().numpy()  # once for both (decoded: [N, H, W, 3] in memory)
         for weight, kept, histograms in ((self.cfg.refine_colour, "histograms", colour_histograms),
                                          (self.cfg.refine_edges, "edges", edge_histograms)):
             if weight:
