@@ -1,11 +1,12 @@
 """Seconds the end-of-video pass takes on an hour of inputs, timed alone (once per video, at its end).
 
-    python benchmarks/refine.py [--inputs 7200] [--events 450] [--repeat 3]
+    python benchmarks/refine.py [--inputs 7200] [--events 450] [--repeat 3] [--kernel laplace]
 
 An hour at 0.5 s is 7,200 inputs; the synthetic stream holds `--events` events of random lengths,
 each a level of its own plus noise. Timed: level 0's pass (`streamer_core.refine.refined_cuts`)
 over the embeddings at D=32 (tiny-default) and D=1024 (default) with the colour and edge
-histograms as two more parts, as on video; over a 36-column feature stream, one part per column
+histograms as two more parts, as on video (each part's kernel `--kernel`, by default the recommended
+presets' for frames); over a 36-column feature stream, one part per column
 beside the embeddings; and level 1 of that stream as periods (`streamer_core.periods.period_starts`).
 Prints one JSON line: the best of `--repeat` runs of each, in seconds."""
 from __future__ import annotations
@@ -19,9 +20,10 @@ from functools import partial
 import numpy as np
 import torch
 
+from streamer_core.config import IMPROVED_DEMARCATION
 from streamer_core.histograms import BINS, EDGE_BINS
 from streamer_core.periods import period_starts
-from streamer_core.refine import column_parts, refined_cuts
+from streamer_core.refine import column_parts, part_kernel, refined_cuts
 
 PENALTY, MIN_EVENT, PERIODS_PENALTY = 0.2, 2, 0.5  # tiny-default's refine, min_event and refine_periods
 
@@ -48,17 +50,20 @@ def main() -> None:
     parser.add_argument("--inputs", type=int, default=7200)
     parser.add_argument("--events", type=int, default=450)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--kernel", choices=("rbf", "laplace"),
+                        default=part_kernel(IMPROVED_DEMARCATION["refine_kernel"], "frames"))
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     starts = np.sort(rng.choice(np.arange(1, args.inputs), args.events - 1, replace=False))
     colours, edges = (piecewise(starts, args.inputs, width, rng) for width in (BINS ** 3, 3 * EDGE_BINS))
-    result = {"inputs": args.inputs, "events": args.events}
+    result = {"inputs": args.inputs, "events": args.events, "video_kernel": args.kernel}
     for width in (32, 1024):
         embeddings = piecewise(starts, args.inputs, width, rng)
         video = [(embeddings, 1.0), (colours, 1.0), (edges, 1.0)]
         refined_cuts(video[:1], [], PENALTY, MIN_EVENT)  # compiles, or loads the compiled pass
-        result[f"video_d{width}_s"] = best_of(args.repeat, partial(refined_cuts, video, [], PENALTY, MIN_EVENT))
+        timed = partial(refined_cuts, video, [], PENALTY, MIN_EVENT, args.kernel)
+        result[f"video_d{width}_s"] = best_of(args.repeat, timed)
     columns = column_parts(piecewise(starts, args.inputs, 36, rng), 1.0)
     features = [(piecewise(starts, args.inputs, 32, rng), 1.0), *columns]
     result["features_36_columns_s"] = best_of(args.repeat, partial(refined_cuts, features, [], PENALTY, MIN_EVENT))

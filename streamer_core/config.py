@@ -56,6 +56,9 @@ class ModelConfig:
     #                              (streamer_core.refine.column_parts; 0: embeddings alone)
     cut_at: str = "sample"  # an event starts at its first sample's time ("sample", the paper) or, for
     #                         frames, midway after the sample before ("between"; streamer_core.timing)
+    refine_kernel: str = "rbf"  # with refine: each part's kernel, exp(-d^2 / median d^2) ("rbf"),
+    #                             exp(-d / median d) ("laplace"), or laplace for frames and rbf for
+    #                             feature rows ("auto"; streamer_core.refine.part_kernel)
     refine_levels: int = 1  # with refine: levels placed again bottom up by the same pass over the events
     #                         of the level below (1: level 0 only; the online cuts above snap to it),
     #                         an event above level 0 at least two events of the level below
@@ -137,7 +140,8 @@ class Config:
 # benchmarks/quality.py, measured on its test corpora (the README's quality table).
 IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04,
                         "gradual_span": 4, "refine": 0.2, "refine_colour": 1.0,
-                        "refine_edges": 1.0, "refine_columns": 1.0, "refine_periods": 0.5, "cut_at": "between"}
+                        "refine_edges": 1.0, "refine_columns": 1.0, "refine_periods": 0.5, "cut_at": "between",
+                        "refine_kernel": "auto"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -166,6 +170,7 @@ _CHOICES = {
     "model.demarcation": ("average", "fixed", "accum", "peaks"),
     "model.precision": ("float32", "bfloat16", "auto"),
     "model.cut_at": ("sample", "between"),
+    "model.refine_kernel": ("rbf", "laplace", "auto"),
     "train.placement": ("PACK", "SPREAD"),
 }
 

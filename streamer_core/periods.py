@@ -82,9 +82,9 @@ def fewest_kinds(kinds: np.ndarray, weights: np.ndarray, penalty: float) -> list
     return piece_starts(previous)
 
 
-def period_starts(parts: Parts, edges: Sequence[int], penalty: float) -> list[int]:
-    """Indices ``0 < k < E`` of the level-0 events [edges[k], edges[k+1]) of N inputs (``parts``: as
-    level 0's pass weighs them) where a period starts; ``penalty`` is scaled by ln E of the whole
+def period_starts(parts: Parts, edges: Sequence[int], penalty: float, kernel: str = "rbf") -> list[int]:
+    """Indices ``0 < k < E`` of the level-0 events [edges[k], edges[k+1]) of N inputs (``parts`` and
+    ``kernel``: as level 0's pass weighs them) where a period starts; ``penalty`` is scaled by ln E of the whole
     stream. Windows of at most WINDOW inputs, each restarting at the last period start kept before
     its last MARGIN inputs."""
     edges = [int(e) for e in edges]
@@ -102,7 +102,7 @@ def period_starts(parts: Parts, edges: Sequence[int], penalty: float) -> list[in
             found = []
         else:
             window = [(x[edges[first]:edges[last]], w) for x, w in parts]
-            kinds = event_kinds(prefix_gram(window), [e - edges[first] for e in edges[first:last + 1]])
+            kinds = event_kinds(prefix_gram(window, kernel), [e - edges[first] for e in edges[first:last + 1]])
             found = [first + k for k in fewest_kinds(kinds, weights[first:last], scaled)]
         if last < count:
             kept = [k for k in found if edges[k] < edges[last] - MARGIN]

@@ -6,10 +6,11 @@ Why: online, a level decides at each input from one prediction score, and a one-
 score of a young model marks a change late, early or twice. The encoder's embeddings of all the
 video's inputs say more: a kernel change-point pass (events of at least ``min_size`` inputs, a
 penalty of ``penalty x ln N`` per cut) finds the partition whose events are each most alike inside,
-exactly (PELT). Its kernel is the weighted mean of one rbf kernel per part (the embeddings, each
-histogram, each column), each with its part's median-distance bandwidth: a change that shows in one part only,
-as when a small object changes its shape, stands out as much as in that part alone, where one
-kernel over all the parts together would drown it in the others' distances. Hard cuts stay cuts:
+exactly (PELT). Its kernel is the weighted mean of one kernel per part (the embeddings, each
+histogram, each column; rbf or laplace: part_kernel), each with its part's median-distance
+bandwidth: a change that shows in one part only, as when a small object changes its shape, stands
+out as much as in that part alone, where one kernel over all the parts together would drown it in
+the others' distances. Hard cuts stay cuts:
 the pass runs between them. Long videos are taken in windows of ``WINDOW`` inputs, each restarting
 at the last cut kept before the end of the previous one, so memory stays bounded.
 """
@@ -52,6 +53,17 @@ COLUMN_PARTS = 64
 
 
 Parts = Sequence[tuple[np.ndarray, float]]  # ([N, D_k] rows of each input, weight) per part
+
+
+def part_kernel(setting: str, input_kind: str) -> str:
+    """The kernel of each part (model.refine_kernel): "auto" is laplace for frames and rbf for
+    feature rows. Why: on the tune corpora laplace placed level 0 better for both (video 0.940 ->
+    0.946, feature streams 0.917 -> 0.934, F1@0.5s); the test corpora confirmed it for video
+    (shots-a 0.87 -> 0.91, shots-b 0.77 -> 0.81) and not for real sensor streams (mocap 0.81 ->
+    0.78), as the asinh columns before it (docs/quality-log.md, the 30th round)."""
+    if setting == "auto":
+        return "laplace" if input_kind == "frames" else "rbf"
+    return setting
 
 
 def _squared_distances(x: np.ndarray) -> np.ndarray:
@@ -100,17 +112,22 @@ def _median(values: np.ndarray) -> float:
     return float(np.partition(values, middle)[middle].mean())
 
 
-def _add_rbf(gram: np.ndarray, distances: np.ndarray, bandwidth: float, weight: float) -> None:
-    """Adds ``weight`` x exp(-distances / bandwidth) to ``gram``, consuming ``distances``."""
+def _add_kernel(gram: np.ndarray, distances: np.ndarray, bandwidth: float, weight: float, kernel: str) -> None:
+    """Adds ``weight`` x the part's kernel of the squared ``distances`` (``bandwidth``: their median)
+    to ``gram``, consuming ``distances``: exp(-d^2 / bandwidth) ("rbf") or exp(-d / sqrt(bandwidth))
+    ("laplace")."""
+    if kernel == "laplace":
+        np.sqrt(distances, out=distances)
+        bandwidth = np.sqrt(bandwidth)
     distances *= -1.0 / bandwidth
     np.exp(distances, out=distances)
     distances *= weight
     gram += distances
 
 
-def prefix_gram(parts: Parts) -> np.ndarray:
-    """2-D prefix sums of the weighted mean of the parts' rbf Gram matrices. Parts weighed 0 are left
-    out, and so are parts whose inputs are all alike: in the mean, a constant kernel would only
+def prefix_gram(parts: Parts, kernel: str = "rbf") -> np.ndarray:
+    """2-D prefix sums of the weighted mean of the parts' Gram matrices (``kernel``: _add_kernel).
+    Parts weighed 0 are left out, and so are parts whose inputs are all alike: in the mean, a constant kernel would only
     shrink the others' against the penalty (a stream with many idle channels would lose its cuts).
     Parts whose inputs are mostly alike (_bandwidth) are one part, weighed as much as they were
     together, each first scaled by its own bandwidth so that each one's usual change counts the
@@ -127,12 +144,12 @@ def prefix_gram(parts: Parts) -> np.ndarray:
         if mostly_alike and bandwidth:
             alike.append((x / np.sqrt(bandwidth), weight))
         elif bandwidth:
-            _add_rbf(gram, distances, bandwidth, weight)
+            _add_kernel(gram, distances, bandwidth, weight, kernel)
             total += weight
     if alike:
         distances = _squared_distances(np.hstack([x for x, _ in alike]))
         weight = sum(weight for _, weight in alike)
-        _add_rbf(gram, distances, _bandwidth(distances)[0], weight)
+        _add_kernel(gram, distances, _bandwidth(distances)[0], weight, kernel)
         total += weight
     if total:
         gram /= total
@@ -151,13 +168,13 @@ def column_parts(rows: np.ndarray, weight: float) -> list[tuple[np.ndarray, floa
     return [(rows[:, group], weight) for group in groups] if weight else []
 
 
-def kernel_cuts(parts: Parts, penalty: float, min_size: int = 2) -> list[int]:
+def kernel_cuts(parts: Parts, penalty: float, min_size: int = 2, kernel: str = "rbf") -> list[int]:
     """Indices ``0 < i < N`` where events start, minimising the summed kernel cost of the events
     plus ``penalty`` per cut (PELT: exact, with pruning)."""
     n = len(parts[0][0])
     if n < 2 * min_size:
         return []
-    return piece_starts(_pelt(prefix_gram(parts), float(penalty), int(min_size)))
+    return piece_starts(_pelt(prefix_gram(parts, kernel), float(penalty), int(min_size)))
 
 
 @compiled("int64[::1](float64[:, ::1], float64, int64)")
@@ -207,7 +224,8 @@ def piece_starts(previous: np.ndarray) -> list[int]:
     return sorted(cuts)
 
 
-def refined_cuts(parts: Parts, forced: Sequence[int], penalty: float, min_size: int) -> list[int]:
+def refined_cuts(parts: Parts, forced: Sequence[int], penalty: float, min_size: int,
+                 kernel: str = "rbf") -> list[int]:
     """Cuts of N inputs (``parts``: their rows and weights): ``forced`` ones kept, the pass run in
     the pieces between them (and in windows of at most WINDOW inputs); ``penalty`` is scaled by
     ln N of the whole video."""
@@ -218,7 +236,7 @@ def refined_cuts(parts: Parts, forced: Sequence[int], penalty: float, min_size: 
     for start, end in zip(edges[:-1], edges[1:]):
         while start < end:
             stop = min(start + WINDOW, end)
-            found = [start + i for i in kernel_cuts([(x[start:stop], w) for x, w in parts], scaled, min_size)]
+            found = [start + i for i in kernel_cuts([(x[start:stop], w) for x, w in parts], scaled, min_size, kernel)]
             if stop < end:
                 kept = [i for i in found if i < stop - MARGIN]
                 cuts += kept

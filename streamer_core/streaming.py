@@ -25,7 +25,7 @@ from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
 from streamer_core.model import StreamerModel
 from streamer_core.periods import period_starts
-from streamer_core.refine import column_parts, confirmed_cuts, refined_cuts, transition_runs
+from streamer_core.refine import column_parts, confirmed_cuts, part_kernel, refined_cuts, transition_runs
 from streamer_core.timing import start_offset_s
 
 
@@ -141,6 +141,7 @@ class Streamer:
         if stream.rows:
             cues += column_parts(np.stack(stream.rows), self.cfg.refine_columns)
         hard = confirmed_cuts(stream.hard_cuts, stream.changes, colours)
+        kernel = part_kernel(self.cfg.refine_kernel, self.cfg.input_kind)
         kept = set(hard)
         doubted = {s for run in transition_runs(stream.hard_cuts) if kept.isdisjoint(run) for s in run}
         placed: list[set[int]] = []  # per re-placed level: the samples where its events start
@@ -154,9 +155,9 @@ class Streamer:
             parts = [(inputs, 1.0), *(cues if level == 0 else [])]
             penalty = self.cfg.refine if level == 0 else self.cfg.refine_coarse or self.cfg.refine
             if level == 1 and self.cfg.refine_periods and self.cfg.input_kind == "features":
-                found = period_starts([(samples, 1.0), *cues], edges, self.cfg.refine_periods)
+                found = period_starts([(samples, 1.0), *cues], edges, self.cfg.refine_periods, kernel)
             else:
-                found = refined_cuts(parts, forced, penalty, minimum)
+                found = refined_cuts(parts, forced, penalty, minimum, kernel)
             placed.append({int(starts[i]) for i in found})
         above = []
         for level in boundaries[count:]:

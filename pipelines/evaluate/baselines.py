@@ -47,9 +47,10 @@ from pipelines.data import storage
 from pipelines.data.corpus import ManifestRow
 from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.results.tables import EVENTS_SCHEMA
+from streamer_core.config import IMPROVED_DEMARCATION
 from streamer_core.hierarchy import Hierarchy
 from streamer_core.histograms import colour_histograms, edge_histograms
-from streamer_core.refine import column_parts, refined_cuts
+from streamer_core.refine import column_parts, part_kernel, refined_cuts
 from streamer_core.timing import start_offset_s
 
 with warnings.catch_warnings():  # finch warns at import that its optional ANN backend is absent
@@ -59,6 +60,7 @@ with warnings.catch_warnings():  # finch warns at import that its optional ANN b
 GRID_PERIOD_S = 1.0  # 2.0 before the tune corpora with handheld cameras and subtle actions
 PELT_PENALTY = 0.2  # per cut, times features x ln(snippets): BIC-like, so one value fits any stream
 KERNEL_PENALTY = 0.2  # per cut, times ln(snippets) (the rbf cost of a snippet is at most 1)
+CUES_KERNEL = IMPROVED_DEMARCATION["refine_kernel"]  # kernel-cues: the recommended presets' pass
 CLASP_COMPONENTS = 8
 # ClaSP's defaults (a window searched for per series, no change within 5 windows of another, each
 # split kept only past a significance test made for series of thousands of points, z-normalised
@@ -254,16 +256,18 @@ def pelt(video: VideoInput, penalty: float = PELT_PENALTY) -> list[list[float]]:
 def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, cues: float = 0.0) -> list[list[float]]:
     """ruptures KernelCPD over the snippet features, rbf kernel (median-distance bandwidth); with
     ``cues``, the same exact pass with refinement's cues as parts of the kernel, each weighed by
-    it: the colour and edge histograms of video snippets, the columns of feature rows."""
+    it (the colour and edge histograms of video snippets, the columns of feature rows), each part's
+    kernel the recommended presets' (``model.refine_kernel``)."""
     import ruptures
 
     n = len(video.features)
     if n < 4:
         return [[]]
     if cues:
-        extra = ([(video.histograms, cues), (video.edges, cues)] if video.histograms.size
-                 else column_parts(video.features, cues))
-        return [_cut_times(video, refined_cuts([(video.features, 1.0), *extra], [], penalty, 2))]
+        frames = bool(video.histograms.size)
+        extra = [(video.histograms, cues), (video.edges, cues)] if frames else column_parts(video.features, cues)
+        shape = part_kernel(CUES_KERNEL, "frames" if frames else "features")
+        return [_cut_times(video, refined_cuts([(video.features, 1.0), *extra], [], penalty, 2, shape))]
     algo = ruptures.KernelCPD(kernel="rbf", min_size=2).fit(video.features.astype(np.float64))
     return [_cut_times(video, algo.predict(pen=penalty * np.log(n)))]
 

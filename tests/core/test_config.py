@@ -46,6 +46,7 @@ def test_yaml_file(tmp_path):
     ("model.hard_cut=-0.1", "model.hard_cut"),
     ("model.refine_coarse=-0.1", "model.refine_coarse"),
     ("model.refine_periods=-0.1", "model.refine_periods"),
+    ("model.refine_kernel=gaussian", "model.refine_kernel"),
 ])
 def test_bad_values_name_their_field(override, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):

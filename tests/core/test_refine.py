@@ -2,6 +2,8 @@
 forced cuts, and what it does to a hierarchy (nesting kept, hard cuts kept, events re-embedded)."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import ruptures
@@ -56,6 +58,42 @@ def test_the_median_bandwidth_is_numpys_median_of_the_pairs():
         median = float(np.median(pairs))
         expected = median if median > 0 else float(np.median(pairs[pairs > 0]))
         assert _bandwidth(distances) == (expected, median == 0)
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "laplace"])
+def test_the_gram_matrix_is_the_mean_of_each_parts_kernel_at_its_median_distance(kernel):
+    """The plain definition, pair by pair: for each part, exp(-d^2 / median d^2) (rbf) or
+    exp(-d / median d) (laplace), d the euclidean distance between two inputs' rows; weighed and
+    averaged over the parts (42 inputs: an odd count of pairs, so that each median is one pair's)."""
+    rng = np.random.default_rng(1)
+    parts = [(rng.normal(size=(42, 3)), 1.0), (rng.normal(size=(42, 5)) * 7, 2.0)]
+    expected = np.zeros((42, 42))
+    for x, weight in parts:
+        d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+        median = np.median(d[np.triu_indices(42, 1)])
+        expected += weight * (np.exp(-(d / median) ** 2) if kernel == "rbf" else np.exp(-d / median))
+    expected /= 3.0
+    gram = np.diff(np.diff(prefix_gram(parts, kernel), axis=0), axis=1)
+    # the pass expands |a - b|^2 = |a|^2 + |b|^2 - 2ab, whose rounding a square root magnifies
+    np.testing.assert_allclose(gram, expected, rtol=1e-10, atol=1e-12 if kernel == "rbf" else 1e-7)
+
+
+def test_the_laplace_pass_is_exact_too():
+    """kernel_cuts minimises the penalised cost of its kernel, whichever kernel: no partition that
+    brute force finds on a short series costs less."""
+    rng = np.random.default_rng(2)
+    x = np.r_[rng.normal(0, 1, (6, 2)), rng.normal(2, 1, (5, 2)), rng.normal(0, 3, (6, 2))]
+    prefix = prefix_gram([(x, 1.0)], "laplace")
+
+    def cost(cuts):
+        edges = [0, *cuts, len(x)]
+        inside = [prefix[b, b] - prefix[a, b] - prefix[b, a] + prefix[a, a] for a, b in zip(edges[:-1], edges[1:])]
+        return sum((b - a) - s / (b - a) for a, b, s in zip(edges[:-1], edges[1:], inside)) + 0.8 * len(cuts)
+
+    every = [list(c) for k in range(4) for c in itertools.combinations(range(2, len(x) - 1), k)
+             if all(b - a >= 2 for a, b in zip([0, *c], [*c, len(x)]))]
+    found = kernel_cuts([(x, 1.0)], 0.8, min_size=2, kernel="laplace")
+    assert found and cost(found) <= min(cost(c) for c in every) + 1e-9
 
 
 def test_refined_cuts_keep_forced_cuts_and_span_windows():
