@@ -18,6 +18,7 @@ from streamer_core.refine import (
     column_parts,
     confirmed_cuts,
     kernel_cuts,
+    part_kernel,
     prefix_gram,
     refined_cuts,
 )
@@ -94,6 +95,15 @@ def test_the_laplace_pass_is_exact_too():
              if all(b - a >= 2 for a, b in zip([0, *c], [*c, len(x)]))]
     found = kernel_cuts([(x, 1.0)], 0.8, min_size=2, kernel="laplace")
     assert found and cost(found) <= min(cost(c) for c in every) + 1e-9
+
+
+def test_the_recommended_presets_take_laplace_for_frames_and_rbf_for_feature_rows():
+    """The split the test corpora decided (docs/quality-log.md, the 30th round); an explicit kernel
+    is taken as it is, for either kind of input."""
+    for preset in ("tiny-default", "default"):
+        assert load_config(preset).model.refine_kernel == "auto"
+    assert part_kernel("auto", "frames") == "laplace" and part_kernel("auto", "features") == "rbf"
+    assert part_kernel("rbf", "frames") == "rbf" and part_kernel("laplace", "features") == "laplace"
 
 
 def test_refined_cuts_keep_forced_cuts_and_span_windows():
