@@ -11,9 +11,10 @@
 - ``pelt``: ruptures' Pelt, the l2 cost (a change of the features' mean), penalised per cut;
 - ``kernel``: ruptures' KernelCPD with an rbf kernel (any change of the features' distribution);
 - ``kernel-cues``: the same exact pass with the cues STREAMER's refinement weighs beside its
-  embeddings as parts of its kernel, one rbf each (``model.refine_colour``, ``model.refine_edges``:
-  each snippet's colour and edge histograms; ``model.refine_columns``: each column of a feature
-  stream's rows): what those cues give without the learned model;
+  embeddings as parts of its kernel, one each, of the recommended presets' kind
+  (``model.refine_kernel``: laplace on video, rbf on feature rows; ``model.refine_colour``,
+  ``model.refine_edges``: each snippet's colour and edge histograms; ``model.refine_columns``: each
+  column of a feature stream's rows): what those cues give without the learned model;
 - ``clasp``: ClaSP (claspy's BinaryClaSPSegmentation), a published time-series segmenter, on the
   first principal components of the features. claspy pins numpy < 2.3 and calls ``np.trapz``,
   which numpy 2.4 removed, so it runs in its own environment: ``CLASP_PYTHON`` (default
