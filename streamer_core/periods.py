@@ -84,9 +84,9 @@ def fewest_kinds(kinds: np.ndarray, weights: np.ndarray, penalty: float) -> list
 
 def period_starts(parts: Parts, edges: Sequence[int], penalty: float, kernel: str = "rbf") -> list[int]:
     """Indices ``0 < k < E`` of the level-0 events [edges[k], edges[k+1]) of N inputs (``parts`` and
-    ``kernel``: as level 0's pass weighs them) where a period starts; ``penalty`` is scaled by ln E of the whole
-    stream. Windows of at most WINDOW inputs, each restarting at the last period start kept before
-    its last MARGIN inputs."""
+    ``kernel``: as level 0's pass weighs them) where a period starts; ``penalty`` is scaled by ln E
+    of the whole stream. Windows of at most WINDOW inputs, each restarting at the last period start
+    kept before its last MARGIN inputs."""
     edges = [int(e) for e in edges]
     count = len(edges) - 1
     lengths = np.diff(edges).astype(np.float64)

@@ -10,9 +10,9 @@ exactly (PELT). Its kernel is the weighted mean of one kernel per part (the embe
 histogram, each column; rbf or laplace: part_kernel), each with its part's median-distance
 bandwidth: a change that shows in one part only, as when a small object changes its shape, stands
 out as much as in that part alone, where one kernel over all the parts together would drown it in
-the others' distances. Hard cuts stay cuts:
-the pass runs between them. Long videos are taken in windows of ``WINDOW`` inputs, each restarting
-at the last cut kept before the end of the previous one, so memory stays bounded.
+the others' distances. Hard cuts stay cuts: the pass runs between them. Long videos are taken in
+windows of ``WINDOW`` inputs, each restarting at the last cut kept before the end of the previous
+one, so memory stays bounded.
 """
 from __future__ import annotations
 
@@ -127,11 +127,11 @@ def _add_kernel(gram: np.ndarray, distances: np.ndarray, bandwidth: float, weigh
 
 def prefix_gram(parts: Parts, kernel: str = "rbf") -> np.ndarray:
     """2-D prefix sums of the weighted mean of the parts' Gram matrices (``kernel``: _add_kernel).
-    Parts weighed 0 are left out, and so are parts whose inputs are all alike: in the mean, a constant kernel would only
-    shrink the others' against the penalty (a stream with many idle channels would lose its cuts).
-    Parts whose inputs are mostly alike (_bandwidth) are one part, weighed as much as they were
-    together, each first scaled by its own bandwidth so that each one's usual change counts the
-    same. Why: an on/off channel that flips back and forth near its threshold is a full change in a
+    Parts weighed 0 are left out, and so are parts whose inputs are all alike: in the mean, a
+    constant kernel would only shrink the others' against the penalty (a stream with many idle
+    channels would lose its cuts). Parts whose inputs are mostly alike (_bandwidth) are one part,
+    weighed as much as they were together, each first scaled by its own bandwidth so that each
+    one's usual change counts the same. Why: an on/off channel that flips back and forth near its threshold is a full change in a
     kernel of its own, and many such channels cut wherever one of them flips; together, a change is
     as large as the number of channels that make it (tune, BasicMotions with each column read at 2
     levels: level 0 F1@0.5s 0.43 -> 0.77; at 4 levels 0.78 -> 0.82)."""
