@@ -131,10 +131,11 @@ def prefix_gram(parts: Parts, kernel: str = "rbf") -> np.ndarray:
     constant kernel would only shrink the others' against the penalty (a stream with many idle
     channels would lose its cuts). Parts whose inputs are mostly alike (_bandwidth) are one part,
     weighed as much as they were together, each first scaled by its own bandwidth so that each
-    one's usual change counts the same. Why: an on/off channel that flips back and forth near its threshold is a full change in a
-    kernel of its own, and many such channels cut wherever one of them flips; together, a change is
-    as large as the number of channels that make it (tune, BasicMotions with each column read at 2
-    levels: level 0 F1@0.5s 0.43 -> 0.77; at 4 levels 0.78 -> 0.82)."""
+    one's usual change counts the same. Why: an on/off channel that flips back and forth near its
+    threshold is a full change in a kernel of its own, and many such channels cut wherever one of
+    them flips; together, a change is as large as the number of channels that make it (tune,
+    BasicMotions with each column read at 2 levels: level 0 F1@0.5s 0.43 -> 0.77; at 4 levels 0.78
+    -> 0.82)."""
     weighed = [(np.asarray(x, np.float64), weight) for x, weight in parts if weight]
     gram = np.zeros((len(weighed[0][0]),) * 2)
     total, alike = 0.0, []
