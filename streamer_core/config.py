@@ -22,7 +22,7 @@ class ConfigError(ValueError):
 class ModelConfig:
     input_kind: str = "frames"  # "frames" (3xHxW in [-1, 1]) or "features" (vectors of width feature_dim)
     image_size: int = 128
-    feature_dim: int = 0
+    feature_dim: int = 0  # features: the row width (0: the training job reads it from the corpus's first stream)
     embed_dim: int = 1024
     encoder_channels: tuple[int, ...] = (32, 64, 256, 1024)
     temporal_layers: int = 2
@@ -250,7 +250,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.encoder_channels", len(m.encoder_channels) >= 1 and all(c >= 1 for c in m.encoder_channels)),
         ("model.image_size", m.image_size >= 2 ** len(m.encoder_channels)
          and m.image_size % 2 ** len(m.encoder_channels) == 0),
-        ("model.feature_dim", m.input_kind == "frames" or m.feature_dim >= 1),
+        ("model.feature_dim", m.feature_dim >= 0),
         ("learn.lr", l.lr > 0), ("learn.alpha", l.alpha >= 1),
         ("learn.optimize_every", l.optimize_every >= 1), ("learn.average_every", l.average_every >= 1),
         ("learn.encode_batch", l.encode_batch >= 1),
@@ -277,18 +277,27 @@ def _read_file(path: str | Path) -> dict[str, Any]:
 
 def load_config(preset: str = "tiny", file: str | Path | None = None,
                 overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """preset, then the file's values, then `section.key=value` overrides, then validation."""
+    """preset, then the file's values, then `section.key=value` overrides, then validation. On a feature
+    stream (model.input_kind=features) the preset's hard cuts are off, as they read frames, so that
+    a recommended preset takes sensor rows as it is."""
     if preset not in PRESETS:
         raise ConfigError(f"preset: unknown {preset!r} (known: {', '.join(PRESETS)})")
     cfg = Config()
     _merge(cfg, PRESETS[preset], "")
+    given: set[str] = set()  # section.key named by the file or an override, not by the preset
     if file is not None:
-        _merge(cfg, _read_file(file), "")
+        values = _read_file(file)
+        _merge(cfg, values, "")
+        given |= {f"{section}.{key}" for section, fields in values.items() if isinstance(fields, dict)
+                  for key in fields}
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or "." not in key:
             raise ConfigError(f"{item!r}: overrides look like section.key=value")
         section, _, name = key.partition(".")
         _merge(cfg, {section: {name: text}}, "")
+        given.add(key)
+    if cfg.model.input_kind == "features" and "model.hard_cut" not in given:
+        cfg.model.hard_cut = 0.0  # a preset's hard cuts are for frames; asked for by name, validate refuses them
     validate(cfg)
     return cfg

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from streamer_core.config import ModelConfig
+from streamer_core.config import ConfigError, ModelConfig
 from streamer_core.layers import Conv, Deferred, DeferredLinear
 
 
@@ -120,6 +120,9 @@ def make_input_codec(cfg: ModelConfig) -> tuple[nn.Module, nn.Module]:
     """Layer 0's encoder and decoder: CNNs for frames, linear maps for feature vectors."""
     if cfg.input_kind == "frames":
         return FrameEncoder(cfg), FrameDecoder(cfg)
+    if cfg.feature_dim < 1:
+        raise ConfigError("model.feature_dim: a model of feature streams needs their row width (the training "
+                          "job reads it from the corpus)")
     return nn.Linear(cfg.feature_dim, cfg.embed_dim), nn.Linear(cfg.embed_dim, cfg.feature_dim)
 
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pipelines.cli import UserError
 from pipelines.data import storage
 from pipelines.data.corpus import ManifestRow, list_corpus
-from pipelines.data.decode import DecodeSettings
+from pipelines.data.decode import DecodeSettings, stream_shape
 from pipelines.data.picklable_s3 import shipped_filesystem
 from pipelines.data.storage import S3Settings
 from pipelines.runtime.cluster import GRANTABLE_GPUS, grantable_gpus, init_ray, lacking
@@ -125,6 +125,8 @@ def plan_run(cfg: Config, options: TrainOptions) -> Plan:
     if not grantable_gpus(cfg.train.gpus_per_worker):
         raise ConfigError(f"train.gpus_per_worker: {cfg.train.gpus_per_worker:g} is not {GRANTABLE_GPUS}")
     manifest = _manifest(cfg, options.s3)
+    if cfg.model.input_kind == "features" and not cfg.model.feature_dim:
+        cfg = replace(cfg, model=replace(cfg.model, feature_dim=_row_width(manifest, options.s3)))
     run_name = options.run_name or f"train-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     plan = Plan(cfg, tuple(manifest), run_name, checkpoint_dir, resumed=False,
                 durations=read_durations(manifest, cfg.model.snippet_size, options.s3))
@@ -180,6 +182,20 @@ def _manifest(cfg: Config, s3: S3Settings | None) -> list[ManifestRow]:
         raise ConfigError(f"model.input_kind={cfg.model.input_kind!r} but the corpus has "
                           f"{len(other)} other files, e.g. {other[0]}")
     return rows
+
+
+def _row_width(manifest: list[ManifestRow], s3: S3Settings | None) -> int:
+    """model.feature_dim when not given: the width of the first stream whose header reads as [T, F]
+    (a stream of another width then fails by name in its worker, as any bad input does)."""
+    for row in manifest:
+        try:
+            shape = stream_shape(row.uri, s3)
+        except Exception:  # noqa: BLE001 - an unreadable stream fails in its worker; the next one may tell
+            continue
+        if len(shape) == 2 and shape[1] > 0:
+            log.info("model.feature_dim=%d, read from %s", shape[1], row.video_id)
+            return int(shape[1])
+    raise TrainInputError("model.feature_dim: no stream of the corpus has a readable [T, F] header to read it from")
 
 
 def _write_run_files(plan: Plan, s3: S3Settings | None) -> None:

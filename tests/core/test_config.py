@@ -1,8 +1,9 @@
+import dataclasses
 import json
 
 import pytest
 
-from streamer_core import ConfigError, load_config
+from streamer_core import ConfigError, StreamerModel, load_config
 
 
 def test_paper_preset_has_the_published_values():
@@ -53,9 +54,22 @@ def test_bad_values_name_their_field(override, field):
         load_config("tiny", overrides=[override])
 
 
-def test_hard_cuts_need_frames():
+def test_hard_cuts_need_frames(tmp_path):
+    features = ["model.input_kind=features", "model.feature_dim=8"]
     with pytest.raises(ConfigError, match=r"model\.hard_cut"):
-        load_config("tiny", overrides=["model.input_kind=features", "model.feature_dim=8", "model.hard_cut=0.04"])
+        load_config("tiny", overrides=[*features, "model.hard_cut=0.04"])
+    file = tmp_path / "sensors.yaml"
+    file.write_text("model:\n  input_kind: features\n  feature_dim: 8\n  hard_cut: 0.04\n")
+    with pytest.raises(ConfigError, match=r"model\.hard_cut"):
+        load_config("tiny-default", file=file)
+
+
+def test_a_recommended_preset_takes_feature_streams_without_its_hard_cuts():
+    frames = load_config("tiny-default")
+    features = load_config("tiny-default", overrides=["model.input_kind=features", "model.feature_dim=8"])
+    assert frames.model.hard_cut > 0 and features.model.hard_cut == 0
+    assert dataclasses.replace(features.model, input_kind="frames", feature_dim=frames.model.feature_dim,
+                               hard_cut=frames.model.hard_cut) == frames.model  # nothing else moved
 
 
 def test_unknown_preset_and_malformed_override():
@@ -69,3 +83,9 @@ def test_round_trip_through_dict():
     cfg = load_config("tiny", overrides=["model.window_size=9"])
     again = type(cfg).from_dict(cfg.to_dict())
     assert again == cfg
+
+
+def test_a_model_of_feature_streams_needs_their_width():
+    cfg = load_config("tiny", overrides=["model.input_kind=features"])  # the training job reads it from the corpus
+    with pytest.raises(ConfigError, match=r"model\.feature_dim"):
+        StreamerModel(cfg.model)

@@ -64,7 +64,7 @@ def test_period_starts_find_the_change_of_kinds_in_a_stream_and_in_windows():
 def test_the_recommended_preset_places_a_feature_streams_level_one_as_periods():
     """model.refine_periods (tiny-default): at the end of a feature stream, level 0 is placed by the
     kernel pass and level 1 as periods over its events: one change, where the kinds change."""
-    cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.hard_cut=0",
+    cfg = load_config("tiny-default", overrides=["model.input_kind=features",
                                                  "model.feature_dim=3"])
     assert cfg.model.refine_periods > 0
     torch.manual_seed(0)

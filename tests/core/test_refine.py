@@ -177,7 +177,7 @@ def test_channels_mostly_alike_are_one_kernel_whatever_their_scales():
 
 
 def learned(overrides: list[str], stream: np.ndarray) -> StreamerModel:
-    cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.hard_cut=0",
+    cfg = load_config("tiny-default", overrides=["model.input_kind=features",
                                                  f"model.feature_dim={stream.shape[1]}", *overrides])
     torch.manual_seed(0)
     model = StreamerModel(cfg.model)
@@ -226,7 +226,7 @@ def test_levels_above_an_empty_coarse_level_have_no_cut_and_leave_level_zero_alo
     """A feature stream of three stretches: level 1, placed by the pass, cannot cut (an event of it
     holds at least two of level 0's), so an online cut of level 2 is dropped, not forced into
     levels 1 and 0."""
-    cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.hard_cut=0",
+    cfg = load_config("tiny-default", overrides=["model.input_kind=features",
                                                  "model.feature_dim=6"])
     torch.manual_seed(0)
     streamer = Streamer(StreamerModel(cfg.model).eval())
@@ -308,8 +308,7 @@ def test_kept_inputs_hold_only_their_own_row():
     assert len(colours) == 6 and all(h.base is None and h.shape == (64,) for h in colours)
     edges = [h for s in streams for h in s.edges]  # and model.refine_edges's
     assert len(edges) == 6 and all(h.base is None and h.shape == (24,) for h in edges)
-    cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.feature_dim=5",
-                                                 "model.hard_cut=0"])
+    cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.feature_dim=5"])
     streamer = Streamer(StreamerModel(cfg.model).eval())
     stream, x = streamer.new_stream("f"), torch.randn(3, 2, 5)
     with torch.no_grad():

@@ -40,7 +40,7 @@ def test_between_stamps_frame_boundaries_half_a_snippet_earlier():
 def test_feature_rows_keep_their_stamps():
     samples = np.random.default_rng(1).normal(size=(60, 8)).astype(np.float32)
     samples[30:] += 3.0
-    features = ["model.input_kind=features", "model.feature_dim=8", "model.hard_cut=0"]
+    features = ["model.input_kind=features", "model.feature_dim=8"]
     at_sample, _ = _hierarchy("sample", samples, features)
     between, _ = _hierarchy("between", samples, features)
     assert [h.boundaries(lv) for h in (at_sample,) for lv in range(len(h.levels))] == \
