@@ -15,6 +15,8 @@ def to_model_input(samples: np.ndarray | torch.Tensor, cfg: ModelConfig, device:
                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """uint8 [N, H, W, 3] frames become float [N, 3, H, W] in [-1, 1]; float frames must already be
     [N, 3, H, W] in [-1, 1]; feature streams are float [N, F]."""
+    if isinstance(samples, np.ndarray) and not samples.flags.writeable:
+        samples = samples.copy()  # rows read from Arrow are read-only, which torch warns of once per process
     x = torch.as_tensor(samples)
     if cfg.input_kind == "frames":
         size = cfg.image_size

@@ -141,6 +141,13 @@ class FrameClock:
         duration = round(float(stamps[:, 1].max() - origin), 6)  # decord gives float32
         return cls(stamps[:, 0] - origin, duration, float(reader.get_avg_fps()))
 
+    @classmethod
+    def of_rows(cls, rows: int, duration_s: float) -> FrameClock:
+        """A feature stream's clock: its rows evenly over its duration (row k at k x snippet)."""
+        if rows == 0:
+            raise ValueError("no rows")
+        return cls(np.arange(rows) * (duration_s / rows), duration_s, rows / duration_s)
+
     def frame_at(self, times) -> np.ndarray:
         """The frame each time was sampled from (the nearest start, as decoding picks it)."""
         return nearest_frames(self.starts, np.atleast_1d(np.asarray(times, np.float64)))
@@ -149,6 +156,13 @@ class FrameClock:
     def constant_rate(self) -> bool:
         """Whether frame k starts at k / rate (to a quarter frame) all through the video."""
         return bool(np.abs(self.starts * self.rate - np.arange(len(self.starts))).max() < 0.25)
+
+
+def stream_shape(uri: str, s3: S3Settings | None = None) -> tuple[int, ...]:
+    """A ``.npy`` feature stream's shape, from its header alone (a few bytes, also from S3)."""
+    with storage.open_input(uri, s3) as f:
+        np.lib.format.read_magic(f)
+        return tuple(np.lib.format.read_array_header_1_0(f)[0])
 
 
 @contextmanager
@@ -183,12 +197,20 @@ def _video_chunks(row: ManifestRow, settings: DecodeSettings,
                         samples=batch, is_last=index == len(bounds) - 1, duration_s=duration)
 
 
+@contextmanager
+def stream_rows(uri: str, s3: S3Settings | None = None, settings: DecodeSettings = DecodeSettings()):
+    """A ``.npy`` feature stream's rows ``[T, F]`` (memory-mapped where the file is local); ValueError
+    for an array of another shape or with no rows."""
+    with _local_source(uri, settings, s3) as source:
+        array = np.load(source, mmap_mode=None if isinstance(source, io.BytesIO) else "r")
+        if array.ndim != 2 or not len(array):
+            raise ValueError(f"expected a [T, F] array with rows, got shape {array.shape}")
+        yield array
+
+
 def _feature_chunks(row: ManifestRow, settings: DecodeSettings,
                     s3: S3Settings | None) -> Iterator[Chunk]:
-    with _local_source(row.uri, settings, s3) as source:
-        array = np.load(source, mmap_mode=None if isinstance(source, io.BytesIO) else "r")
-        if array.ndim != 2:
-            raise ValueError(f"expected a [T, F] array, got shape {array.shape}")
+    with stream_rows(row.uri, s3, settings) as array:
         duration = array.shape[0] * settings.snippet_size
         times = sample_times(duration, settings.snippet_size)
         bounds = _chunk_bounds(len(times), settings.chunk_frames)

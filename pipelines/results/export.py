@@ -11,7 +11,7 @@ it (`pipelines.data.decode`): 0.48 s at 12.5 fps, 0.5005 s at 29.97. So `vtt` an
 each event at the start of the frame it began with, read from the media itself (`FrameClock`):
 WebVTT times are rounded up to the millisecond (so that seeking there shows that frame), OTIO
 times are frame numbers at the stream's rate, or, on a variable frame rate, the frame's own time
-at the average rate.
+at the average rate. A feature stream's frames are its rows (`pipelines.results.streams`).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from pathlib import Path
 from pipelines.data import storage
 from pipelines.data.decode import FrameClock, open_video
 from pipelines.data.storage import S3Settings
+from pipelines.results import streams
 from streamer_core import Hierarchy, InputError
 
 FORMATS = ("json", "csv", "vtt", "otio")
@@ -36,9 +37,12 @@ def file_stem(video_id: str) -> str:
     return re.sub(r"^[a-z0-9]+://", "", video_id).strip("/").replace("/", "__")
 
 
-def media_clock(uri: str, s3: S3Settings | None = None) -> FrameClock:
-    """The media's frame times; an InputError naming it when it cannot be read."""
+def media_clock(uri: str, duration_s: float, s3: S3Settings | None = None) -> FrameClock:
+    """The media's frame times (a feature stream's: its rows over `duration_s`, the hierarchy's);
+    an InputError naming it when it cannot be read."""
     try:
+        if streams.is_stream(uri):
+            return streams.row_clock(uri, duration_s, s3)
         with open_video(uri, s3) as reader:
             return FrameClock.of(reader)
     except Exception as exc:  # decord and S3 raise many types for a missing or broken file
@@ -126,7 +130,7 @@ def write(hierarchy: Hierarchy, media: str, fmt: str, dest: str | Path, clock: F
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / file_stem(hierarchy.video_id)
     if fmt in NEED_MEDIA and clock is None:
-        clock = media_clock(media, s3)
+        clock = media_clock(media, hierarchy.duration_s, s3)
     levels = range(len(hierarchy.levels))
     if fmt == "json":
         paths = [stem.with_name(f"{stem.name}.json")]

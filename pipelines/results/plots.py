@@ -1,6 +1,7 @@
 """Timeline PNGs of segmented videos, read from the result tables: one row per level (coarsest on
 top), event spans in alternating colours, time in seconds, and a strip of the video's frames above
-them when its media can still be read (drawn by `pipelines.results.timelines`)."""
+them when its media can still be read (a feature stream's rows instead; drawn by
+`pipelines.results.timelines`)."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +12,7 @@ import duckdb
 from pipelines.cli import UnknownNameError
 from pipelines.data.decode import keyframes
 from pipelines.data.storage import S3Settings
-from pipelines.results import query
+from pipelines.results import query, streams
 from pipelines.results.levels import EVENT_COLUMNS, predicted_levels
 from pipelines.results.timelines import draw_timeline
 
@@ -20,10 +21,13 @@ log = logging.getLogger(__name__)
 
 
 def strip_frames(media: str, duration_s: float, count: int = FRAMES, s3: S3Settings | None = None) -> list:
-    """`count` frames evenly spaced over the video as (time, image); none, with a warning, when the
-    media cannot be read any more (the timeline is drawn without them)."""
+    """`count` frames evenly spaced over the video as (time, image), or a feature stream's rows as
+    one picture across its duration (streams.heat); none, with a warning, when the media cannot be
+    read any more (the timeline is drawn without them)."""
     times = [(k + 0.5) * duration_s / count for k in range(count)]
     try:
+        if streams.is_stream(media):
+            return [(duration_s / 2, streams.heat(streams.read_rows(media, s3)))]
         return list(zip(times, keyframes(media, times, s3)))
     except Exception as exc:  # decord and S3 raise many types for a moved or broken file
         log.warning("timeline of %s without frames: %s", media, " ".join(str(exc).split())[:200])

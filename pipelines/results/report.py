@@ -9,7 +9,9 @@ their reasons, and links to the pages written.
 
 The video plays from `media_src` when given (any URL the browser can load), else from the media
 the events were cut from: a local file by its path relative to the page, an S3 object copied
-beside the page (a browser cannot read s3://).
+beside the page (a browser cannot read s3://). A feature stream's page shows its rows instead
+(`pipelines.results.streams`), each event's thumbnail its own rows, and a player only for
+`media_src`; without one a click moves the playhead.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from PIL import Image
 from pipelines.data import storage
 from pipelines.data.decode import FrameClock, keyframes
 from pipelines.data.storage import S3Settings
-from pipelines.results import export
+from pipelines.results import export, streams
 from streamer_core import Hierarchy
 
 THUMB_WIDTH = 160
@@ -39,15 +41,23 @@ def thumbnails(media: str, hierarchy: Hierarchy, s3: S3Settings | None = None) -
     """Per level, per event: a JPEG data URI of the frame sampled at the event's middle."""
     middles = [(e.start_s + e.end_s) / 2 for events in hierarchy.levels for e in events]
     frames = iter(keyframes(media, middles, s3))
-    return [[_data_uri(next(frames)) for _ in events] for events in hierarchy.levels]
+    return [[_data_uri(Image.fromarray(next(frames))) for _ in events] for events in hierarchy.levels]
 
 
-def _data_uri(frame) -> str:
-    image = Image.fromarray(frame)
-    image.thumbnail((THUMB_WIDTH, THUMB_WIDTH))
+def stream_thumbnails(picture, hierarchy: Hierarchy, clock: FrameClock) -> list[list[str]]:
+    """Per level, per event of a feature stream: its own rows of the stream's picture (streams.heat),
+    a pixel each (PNG; the page stretches them over the event, in line with the whole stream's)."""
+    return [[_data_uri(Image.fromarray(picture[:, a:max(b, a + 1)]), "PNG")
+             for a, b in export.frame_spans(hierarchy, level, clock)] for level in range(len(hierarchy.levels))]
+
+
+def _data_uri(image: Image.Image, fmt: str = "JPEG") -> str:
+    """A thumbnail (JPEG, at most THUMB_WIDTH a side), or a whole picture as it is (PNG)."""
+    if fmt == "JPEG":
+        image.thumbnail((THUMB_WIDTH, THUMB_WIDTH))
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode()
+    image.save(out, fmt, **({"quality": 80} if fmt == "JPEG" else {}))
+    return f"data:image/{fmt.lower()};base64," + base64.b64encode(out.getvalue()).decode()
 
 
 def _video_src(media: str, folder: Path, s3: S3Settings | None) -> str:
@@ -72,19 +82,31 @@ def page_data(hierarchy: Hierarchy, clock: FrameClock, thumbs: list[list[str]]) 
 
 def write_page(hierarchy: Hierarchy, media: str, dest: str | Path, media_src: str | None = None,
                s3: S3Settings | None = None) -> Path:
-    """Writes `<dest>/<file_stem>.html` for one video; returns its path."""
+    """Writes `<dest>/<file_stem>.html` for one video or feature stream; returns its path. A
+    feature stream's page shows its rows (streams.heat) above the lanes, and plays a video only
+    where `media_src` names one (the footage its rows were computed from, say)."""
     folder = Path(dest)
     folder.mkdir(parents=True, exist_ok=True)
-    clock = export.media_clock(media, s3)
-    data = page_data(hierarchy, clock, thumbnails(media, hierarchy, s3))
-    src = media_src or _video_src(media, folder, s3)
-    embedded = json.dumps(data).replace("</", "<\\/")  # no "</script>" inside the script
+    clock = export.media_clock(media, hierarchy.duration_s, s3)
     counts = ", ".join(f"L{level}: {len(events)}" for level, events in enumerate(hierarchy.levels))
+    if streams.is_stream(media):
+        picture = streams.heat(streams.read_rows(media, s3))
+        data = page_data(hierarchy, clock, stream_thumbnails(picture, hierarchy, clock))
+        what = f"{clock.rate:.3f} rows/s, each column scaled to its own range; events {counts}"
+        rows = _data_uri(Image.fromarray(picture), "PNG")
+        top = (f'<div id="lanes" class="stream"><div class="lane"><div class="lane-name">rows</div><div class="track">'
+               f'<img id="stream" class="stream" alt="the stream\'s columns over time" src="{rows}"></div></div></div>')
+        src = media_src
+    else:
+        data = page_data(hierarchy, clock, thumbnails(media, hierarchy, s3))
+        what, top = f"{clock.rate:.3f} fps; events {counts}", '<div id="lanes"></div>'
+        src = media_src or _video_src(media, folder, s3)
+    player = f'<video id="video" controls preload="auto" src="{html.escape(src)}"></video>\n' if src else ""
+    embedded = json.dumps(data).replace("</", "<\\/")  # no "</script>" inside the script
     body = f"""<h1>{html.escape(hierarchy.video_id)}</h1>
-<p class="meta">{clock.duration_s:.2f} s, {clock.rate:.3f} fps; events {counts}. Click an event to see it.
+<p class="meta">{clock.duration_s:.2f} s, {what}. Click an event to see it.
  <a href="{INDEX_FILE}">all videos</a></p>
-<video id="video" controls preload="auto" src="{html.escape(src)}"></video>
-<div id="lanes"></div>
+{player}{top}
 <script id="data" type="application/json">{embedded}</script>
 <script>{PAGE_SCRIPT.read_text()}</script>"""
     path = folder / f"{export.file_stem(hierarchy.video_id)}.html"

@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
-
 from pipelines.data import storage
 from pipelines.data.corpus import ManifestRow, balance
+from pipelines.data.decode import stream_shape
 from pipelines.data.storage import S3Settings
 
 READERS = 16  # concurrent header reads: each is a few round trips to the store
@@ -25,11 +24,9 @@ READERS = 16  # concurrent header reads: each is a few round trips to the store
 def read_duration(row: ManifestRow, snippet_size: float, s3: S3Settings | None = None) -> float | None:
     """Seconds of footage by the file's header, or None where it cannot tell."""
     try:
+        if row.kind == "features":
+            return float(stream_shape(row.uri, s3)[0] * snippet_size)
         with storage.open_input(row.uri, s3) as f:
-            if row.kind == "features":
-                np.lib.format.read_magic(f)
-                shape = np.lib.format.read_array_header_1_0(f)[0]
-                return float(shape[0] * snippet_size)
             import av  # PyAV: imported here, like decord, so that listing does not need it
 
             with av.open(f) as container:

@@ -3,6 +3,7 @@ first decode or input error ends it and is kept; its thread never outlives it.""
 from __future__ import annotations
 
 import gc
+import io
 import threading
 import time
 
@@ -26,6 +27,15 @@ def _feature_model(dtype=torch.float32) -> StreamerModel:
 
 def _decode_ahead_threads() -> int:
     return sum(t.name == "decode-ahead" for t in threading.enumerate())
+
+
+def _decode_ahead_threads_after(count: int, timeout_s: float = 5.0) -> int:
+    """The decode-ahead threads once at most `count` are left (or the timeout passed): a feed's thread
+    ends soon after the feed, not at once."""
+    deadline = time.monotonic() + timeout_s
+    while _decode_ahead_threads() > count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _decode_ahead_threads()
 
 
 def test_frames_come_as_model_input_converted_once(tmp_path):
@@ -54,8 +64,24 @@ def test_features_take_the_model_dtype_and_the_first_bad_chunk_ends_the_feed(tmp
     assert feed.error.startswith(f"InputError: {row.uri}: ") and "NaN" in feed.error
 
 
+def test_read_only_rows_are_copied_not_shared():
+    """Rows from Arrow are read-only; model input that shared their memory would be written through."""
+    rows = np.arange(10, dtype=np.float32).reshape(2, 5)
+    rows.flags.writeable = False
+    x = to_model_input(rows, FEATURES.model)
+    x += 1
+    assert rows[0, 0] == 0 and x[0, 0] == 1
+
+
+def _npy(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, array)
+    return out.getvalue()
+
+
 @pytest.mark.parametrize("name, data, error", [
-    ("empty.mp4", b"", "RuntimeError"), ("wide.npy", None, "InputError"), ("text.npy", b"not numpy", "ValueError")])
+    ("empty.mp4", b"", "RuntimeError"), ("wide.npy", None, "InputError"), ("text.npy", b"not numpy", "ValueError"),
+    ("rowless.npy", _npy(np.zeros((0, 5), np.float32)), "ValueError")])  # a stream of no rows is no stream
 def test_a_file_that_fails_before_its_first_sample_gives_no_chunks(tmp_path, name, data, error):
     if data is None:
         np.save(tmp_path / name, np.zeros((6, 4), np.float32))  # the model takes 5 features
@@ -71,7 +97,7 @@ def test_a_file_that_fails_before_its_first_sample_gives_no_chunks(tmp_path, nam
 def test_the_thread_stops_when_the_reader_stops_or_drops_the_feed(tmp_path):
     np.save(tmp_path / "f.npy", np.zeros((400, 5), np.float32))  # 100 chunks of 4: more than the queue holds
     (row,) = list_corpus(tmp_path)
-    before = _decode_ahead_threads()
+    before = _decode_ahead_threads_after(0)  # the last test's feeds may still be winding down
     model, settings = _feature_model(), DecodeSettings(chunk_frames=4)
     feed = VideoFeed(row, settings, model)
     assert _decode_ahead_threads() == before + 1  # decoding starts at once
@@ -82,7 +108,4 @@ def test_the_thread_stops_when_the_reader_stops_or_drops_the_feed(tmp_path):
     assert feed.prime()
     del feed, reader  # dropped without reading to the end
     gc.collect()
-    deadline = time.monotonic() + 5
-    while _decode_ahead_threads() > before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _decode_ahead_threads() == before
+    assert _decode_ahead_threads_after(before) == before

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import time
 
 import pytest
+from helpers.browser import browser, wait_for
 from helpers.results import hierarchy_from_truth, write_results
 
 from pipelines.results import cli, export
@@ -63,57 +62,31 @@ def test_a_user_error_costs_only_its_video(report, tmp_path, capsys):
     assert json.loads(stdout.splitlines()[-1])["written"] == [str(tmp_path / page.name)]
 
 
-def _browser():
-    """Headless chromium through selenium, or a skip naming what is missing."""
-    missing = [name for name in ("chromium", "chromedriver") if not shutil.which(name)]
-    if missing:
-        pytest.skip(f"{' and '.join(missing)} not installed (scripts/test.sh installs Debian's chromium, "
-                    "chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,900",
-                "--autoplay-policy=no-user-gesture-required", "--allow-file-access-from-files"):
-        options.add_argument(arg)
-    return webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
-
-
-def _wait(driver, script: str, timeout: float = 30.0):
-    """Polls a JavaScript expression until it is truthy; returns its value."""
-    deadline = time.monotonic() + timeout
-    while not (value := driver.execute_script(f"return {script}")):
-        assert time.monotonic() < deadline, f"timed out waiting for {script}"
-        time.sleep(0.1)
-    return value
-
-
 def test_in_a_browser_a_click_seeks_and_playing_highlights(report):
     page, _, hierarchy = report
-    driver = _browser()
+    driver = browser()
     try:
         driver.get(page.as_uri())
-        _wait(driver, "document.getElementById('video').readyState >= 1")  # the page can play the file
+        wait_for(driver, "document.getElementById('video').readyState >= 1")  # the page can play the file
         assert driver.execute_script("return document.getElementById('video').duration") == pytest.approx(
             hierarchy.duration_s, abs=0.05)
         target = driver.find_element("id", "L0-2")
         target.click()
         start = float(target.get_attribute("data-start"))
         assert start == pytest.approx(hierarchy.levels[0][2].start_s, abs=0.02)
-        _wait(driver, f"Math.abs(document.getElementById('video').currentTime - {start}) < 1e-3")
+        wait_for(driver, f"Math.abs(document.getElementById('video').currentTime - {start}) < 1e-3")
         parent = hierarchy.levels[0][2].parent_index
-        _wait(driver, f"document.getElementById('L1-{parent}').classList.contains('current')")
+        wait_for(driver, f"document.getElementById('L1-{parent}').classList.contains('current')")
         current = driver.execute_script("return [...document.querySelectorAll('.event.current')].map(e => e.id)")
         assert sorted(current) == sorted(["L0-2", f"L1-{parent}"])
         next_start = hierarchy.levels[0][3].start_s
         driver.execute_script(f"const v = document.getElementById('video'); v.muted = true; "
                               f"v.currentTime = {next_start - 0.3}; v.play();")
-        _wait(driver, "document.getElementById('L0-3').classList.contains('current')")
+        wait_for(driver, "document.getElementById('L0-3').classList.contains('current')")
         assert not driver.find_element("id", "L0-2").get_attribute("class").endswith("current")
         driver.execute_script("document.getElementById('video').pause()")
         driver.find_element("id", "L0-2").click()
-        _wait(driver, "document.getElementById('L0-2').classList.contains('current')")
+        wait_for(driver, "document.getElementById('L0-2').classList.contains('current')")
         shot = page.with_name("report.png")
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     finally:
