@@ -1,32 +1,64 @@
 """Does learning from more footage segment unseen footage better? One model learns the tune
 corpora's videos in order; after every few minutes of footage it segments a test corpus without
-learning from it (the segment job's rule). Printed: one JSON line per point (minutes learned,
-boundary F1 at 0.5 s and 1 s per truth level, the predicted level scored on each being the
-benchmark's), then a Markdown table.
+learning from it (the segment job's rule). Each seed is its own model. Printed: one JSON line per
+seed and point (minutes learned, boundary F1 at 0.5 s and 1 s per truth level, the predicted level
+scored on each being the benchmark's), then a Markdown table of the mean over the seeds (± their
+spread at 0.5 s).
 
     python benchmarks/footage.py [--preset tiny-default] [--test shots-a] [--minutes 0,2,4,8,16,24]
-                                 [--set section.key=value ...]
+                                 [--seeds 0,1,2] [--set section.key=value ...]
 """
 from __future__ import annotations
 
 import argparse
 import json
 
+import numpy as np
 import torch
-from quality import CORPORA, load, score
+from quality import CORPORA, Loaded, load, score
 
-from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_config
+from pipelines.evaluate.replay import DecodedVideo, boundaries_by_video, segmented
+from streamer_core import Config, Learner, Streamer, StreamerModel, StreamSource, load_config
 
 TUNE_VIDEO = [name for name, c in CORPORA.items() if c.role == "tune" and c.kind == "frames"]
 
 
-def segment(model: StreamerModel, videos) -> dict[str, list[list[float]]]:
-    model.eval()
-    with torch.no_grad():
-        found = {h.video_id: [h.boundaries(lv) for lv in range(len(h.levels))]
-                 for h in Streamer(model).run([StreamSource(v.video_id, [v.samples], v.duration_s) for v in videos])}
-    model.train()
-    return found
+def curve(preset: str, cfg: Config, test: Loaded, learn_videos: list[DecodedVideo], marks_s: list[float]) -> list[dict]:
+    """One model of `preset` (`cfg`, seeded by learn.seed) learning `learn_videos` in order, scored on
+    `test` at each mark."""
+    torch.manual_seed(cfg.learn.seed)
+    model = StreamerModel(cfg.model)
+    streamer = Streamer(model, Learner(model, cfg.learn))
+    learned, points, queue = 0.0, [], list(learn_videos)
+    levels = test.corpus.levels
+    for mark in marks_s:
+        while queue and learned < mark:
+            video = queue.pop(0)
+            streamer.learn(StreamSource(video.video_id, [video.samples], video.duration_s))
+            learned += video.duration_s
+        scores = score(test, boundaries_by_video(segmented(model, test.videos(cfg))), lambda t, _: levels[t][1])
+        points.append({"preset": preset, "seed": cfg.learn.seed, "test": test.name,
+                       "minutes_learned": round(learned / 60, 1),
+                       "levels": {k: {m: round(v, 3) for m, v in c.items()} for k, c in scores.items()}})
+        print(json.dumps(points[-1]), flush=True)
+        if not queue:
+            break
+    return points
+
+
+def table(points: list[dict]) -> str:
+    """Markdown: per point, each truth level's F1 at 0.5 s (mean ± spread over the seeds) and at 1 s."""
+    names = list(points[0]["levels"])
+    lines = ["| minutes learned | " + " | ".join(f"{n} F1@0.5s | {n} F1@1s" for n in names) + " |",
+             "|---|" + "---|---|" * len(names)]
+    for minutes in sorted({p["minutes_learned"] for p in points}):
+        at = [p["levels"] for p in points if p["minutes_learned"] == minutes]
+        cells = []
+        for n in names:
+            fine, coarse = [a[n]["f1_0.5s"] for a in at], [a[n]["f1_1s"] for a in at]
+            cells.append(f"{np.mean(fine):.2f} ±{np.std(fine):.2f} | {np.mean(coarse):.2f}")
+        lines.append(f"| {minutes} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -34,36 +66,15 @@ def main() -> None:
     p.add_argument("--preset", default="tiny-default")
     p.add_argument("--test", default="shots-a", help="a test corpus of quality.py")
     p.add_argument("--minutes", default="0,2,4,8,16,24", help="minutes of tune footage before each point")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--set", action="append", default=[], dest="overrides", metavar="SECTION.KEY=VALUE")
     args = p.parse_args()
-    cfg = load_config(args.preset, overrides=[f"learn.seed={args.seed}", *args.overrides])
-    test = load(args.test)
-    test_videos = test.videos(cfg)
-    learn_videos = [v for name in TUNE_VIDEO for v in load(name).videos(cfg)]
-    torch.manual_seed(cfg.learn.seed)
-    model = StreamerModel(cfg.model)
-    streamer = Streamer(model, Learner(model, cfg.learn))
     marks = [float(x) * 60 for x in args.minutes.split(",")]
-    learned, rows, queue = 0.0, [], list(learn_videos)
-    levels = test.corpus.levels
-    for mark in marks:
-        while queue and learned < mark:
-            video = queue.pop(0)
-            streamer.learn(StreamSource(video.video_id, [video.samples], video.duration_s))
-            learned += video.duration_s
-        scores = score(test, segment(model, test_videos), lambda t, _: levels[t][1])
-        rows.append({"preset": args.preset, "test": args.test, "minutes_learned": round(learned / 60, 1),
-                     "levels": {k: {m: round(v, 3) for m, v in c.items()} for k, c in scores.items()}})
-        print(json.dumps(rows[-1]), flush=True)
-        if not queue:
-            break
-    names = list(rows[0]["levels"])
-    print("| minutes learned | " + " | ".join(f"{n} F1@0.5s | {n} F1@1s" for n in names) + " |")
-    print("|---|" + "---|---|" * len(names))
-    for r in rows:
-        cells = " | ".join(f"{r['levels'][n]['f1_0.5s']:.2f} | {r['levels'][n]['f1_1s']:.2f}" for n in names)
-        print(f"| {r['minutes_learned']} | {cells} |")
+    test, tune, points = load(args.test), [load(name) for name in TUNE_VIDEO], []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        cfg = load_config(args.preset, overrides=[f"learn.seed={seed}", *args.overrides])
+        points += curve(args.preset, cfg, test, [v for corpus in tune for v in corpus.videos(cfg)], marks)
+    print(table(points))
 
 
 if __name__ == "__main__":

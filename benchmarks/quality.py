@@ -30,7 +30,7 @@ import numpy as np
 from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings
 from pipelines.evaluate import baselines, datasets
-from pipelines.evaluate.replay import DecodedVideo, decode_folder, learn_then_segment
+from pipelines.evaluate.replay import DecodedVideo, boundaries_by_video, decode_folder, learn_then_segment
 from pipelines.evaluate.truth import read_truth, segment_counts
 from pipelines.runtime.tracking import state_dir
 from pipelines.sample.corpus import TRUTH_FILE, CorpusOptions, write_corpus
@@ -103,7 +103,6 @@ CORPORA = {
                                   "features"),
     "real-cuts": Corpus("test", datasets.write_real_cuts, {0: ("shots", 1)}),
 }
-FEATURE_OVERRIDES = ["model.input_kind=features", "model.hard_cut=0"]  # + model.feature_dim
 
 
 def corpus_folder(name: str) -> Path:
@@ -165,12 +164,12 @@ def streamer_boundaries(loaded: Loaded, preset: str, overrides: list[str], seed:
     """Each video's boundaries per level after learning; and the learning speed in samples/s."""
     extra = []
     if loaded.corpus.kind == "features":
-        extra = FEATURE_OVERRIDES + [f"model.feature_dim={loaded.inputs[0].features.shape[1]}"]
+        extra = ["model.input_kind=features", f"model.feature_dim={loaded.inputs[0].features.shape[1]}"]
     cfg = load_config(preset, overrides=[*extra, *overrides, f"learn.seed={seed}"])
     videos = loaded.videos(cfg)
     replay = learn_then_segment(cfg, videos, passes)
     speed = passes * sum(len(v.samples) for v in videos) / replay.learn_s
-    return {h.video_id: [h.boundaries(lv) for lv in range(len(h.levels))] for h in replay.hierarchies}, speed
+    return boundaries_by_video(replay.hierarchies), speed
 
 
 def score(loaded: Loaded, found: dict[str, list[list[float]]], level_of: Callable[[int, int], int]) -> dict:

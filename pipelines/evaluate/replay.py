@@ -43,18 +43,39 @@ def decode_folder(folder: str | Path, settings: DecodeSettings) -> list[DecodedV
     return videos
 
 
-def learn_then_segment(cfg: Config, videos: list[DecodedVideo], passes: int = 1) -> Replay:
-    """A fresh model (seeded by learn.seed) learns `passes` passes over the videos, then segments them."""
+def learned(cfg: Config, videos: list[DecodedVideo], passes: int = 1) -> StreamerModel:
+    """A fresh model (seeded by learn.seed) after `passes` passes over the videos, each whole and in
+    order: the training job's rule."""
     torch.manual_seed(cfg.learn.seed)
     model = StreamerModel(cfg.model)
     streamer = Streamer(model, Learner(model, cfg.learn))
-    started = time.perf_counter()
     for _ in range(passes):
         for v in videos:
             streamer.learn(StreamSource(v.video_id, [v.samples], v.duration_s))
-    learned = time.perf_counter() - started
+    return model
+
+
+def segmented(model: StreamerModel, videos: list[DecodedVideo]) -> list[Hierarchy]:
+    """Each video's hierarchy, in order, by the model without learning, the videos batched: the segment
+    job's rule. The model is left in the mode it was in, so that a caller may go on learning."""
+    learning = model.training
     model.eval()
-    started = time.perf_counter()
     with torch.no_grad():
         hierarchies = list(Streamer(model).run([StreamSource(v.video_id, [v.samples], v.duration_s) for v in videos]))
-    return Replay(hierarchies, learned, time.perf_counter() - started)
+    model.train(learning)
+    return hierarchies
+
+
+def boundaries_by_video(hierarchies: list[Hierarchy]) -> dict[str, list[list[float]]]:
+    """Video id -> its cut times per level, the form the scoring takes."""
+    return {h.video_id: [h.boundaries(level) for level in range(len(h.levels))] for h in hierarchies}
+
+
+def learn_then_segment(cfg: Config, videos: list[DecodedVideo], passes: int = 1) -> Replay:
+    """learned, then segmented, each timed."""
+    started = time.perf_counter()
+    model = learned(cfg, videos, passes)
+    learned_s = time.perf_counter() - started
+    started = time.perf_counter()
+    hierarchies = segmented(model, videos)
+    return Replay(hierarchies, learned_s, time.perf_counter() - started)

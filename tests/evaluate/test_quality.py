@@ -15,10 +15,10 @@ import torch
 from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings
 from pipelines.evaluate import baselines, datasets
-from pipelines.evaluate.replay import decode_folder, learn_then_segment
+from pipelines.evaluate.replay import decode_folder, learn_then_segment, learned, segmented
 from pipelines.evaluate.truth import read_truth, segment_counts
 from pipelines.sample.shots import ShotsOptions, write_shots_corpus
-from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_config
+from streamer_core import Streamer, StreamerModel, StreamSource, load_config
 from streamer_core.hierarchy import Hierarchy
 from streamer_core.metrics import Segmentation, boundary_scores
 
@@ -91,15 +91,9 @@ class HeldOut:
     """The recommended preset learned on a corpus nobody tuned on, and what the checks compare."""
 
     truth: dict
-    refined: dict[str, Hierarchy]  # video id -> the recommended preset's hierarchy
-    online: dict[str, Hierarchy]  # the same weights without the end-of-video refinement
+    refined: list[Hierarchy]  # the recommended preset's hierarchy of each video
+    online: list[Hierarchy]  # the same weights without the end-of-video refinement
     baselines: dict[str, float]  # baseline -> level-0 F1 at 0.5 s
-
-
-def segmented(model: StreamerModel, videos) -> dict[str, Hierarchy]:
-    with torch.no_grad():
-        return {h.video_id: h for h in Streamer(model.eval()).run(
-            [StreamSource(v.video_id, [v.samples], v.duration_s) for v in videos])}
 
 
 @pytest.fixture(scope="module")
@@ -111,11 +105,7 @@ def held_out(tmp_path_factory) -> HeldOut:
                                             exact=True))  # lossless: the same corpus on every run
     cfg = load_config("tiny-default")
     videos = decode_folder(folder, DecodeSettings.for_model(cfg.model, chunk_frames=cfg.data.chunk_frames))
-    torch.manual_seed(cfg.learn.seed)
-    model = StreamerModel(cfg.model)
-    streamer = Streamer(model, Learner(model, cfg.learn))
-    for v in videos:
-        streamer.learn(StreamSource(v.video_id, [v.samples], v.duration_s))
+    model = learned(cfg, videos)
     online = StreamerModel(dataclasses.replace(cfg.model, refine=0.0))
     online.load_state_dict(model.state_dict())
     truth = read_truth(str(folder / "truth.csv")).videos
@@ -123,8 +113,8 @@ def held_out(tmp_path_factory) -> HeldOut:
     return HeldOut(truth, segmented(model, videos), segmented(online, videos), scores)
 
 
-def fine_f1(run: HeldOut, hierarchies: dict[str, Hierarchy]) -> float:
-    return mean_f1(run.truth, {v: h.boundaries(0) for v, h in hierarchies.items()}, 0, 0.5)
+def fine_f1(run: HeldOut, hierarchies: list[Hierarchy]) -> float:
+    return mean_f1(run.truth, {h.video_id: h.boundaries(0) for h in hierarchies}, 0, 0.5)
 
 
 @pytest.mark.slow
@@ -137,9 +127,9 @@ def test_recommended_preset_beats_every_baseline_on_footage_nobody_tuned_on(held
 def test_refinement_lifts_the_fine_level_on_held_out_footage_and_keeps_a_nested_hierarchy(held_out):
     refined, online = fine_f1(held_out, held_out.refined), fine_f1(held_out, held_out.online)
     assert refined > online + 0.05, (refined, online)
-    counts = np.mean([[len(level) for level in h.levels] for h in held_out.refined.values()], axis=0)
+    counts = np.mean([[len(level) for level in h.levels] for h in held_out.refined], axis=0)
     assert len(counts) >= 2 and all(np.diff(counts) < 0), counts  # each level coarser than the one below
-    for h in held_out.refined.values():  # levels nest
+    for h in held_out.refined:  # levels nest
         for below, above in zip(h.levels, h.levels[1:]):
             assert {e.start_s for e in above} <= {e.start_s for e in below}
 
@@ -152,7 +142,7 @@ def stream_scores(write, tmp_path, level: int, seeds: tuple[int, ...] = ()) -> t
     write(tmp_path)
     truth = read_truth(str(tmp_path / "truth.csv")).videos
     inputs = baseline_inputs(tmp_path, truth)
-    cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.hard_cut=0",
+    cfg = load_config("tiny-default", overrides=["model.input_kind=features",
                                                  f"model.feature_dim={inputs[0].features.shape[1]}"])
     videos = decode_folder(tmp_path, DecodeSettings.for_model(cfg.model))  # once: the seeds learn the same rows
     scores = []
