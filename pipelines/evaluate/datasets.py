@@ -13,9 +13,10 @@ no option was chosen on, without a download at run time.
   (11.2 s, 23.976 fps, four cuts). The cut times were read off the frames by hand (the first
   frame of each new shot); truth: the shots.
 
-Sensor streams become feature streams of one row per snippet (``snippet_s``): each channel's mean,
-standard deviation and mean absolute change over the snippet, the input STREAMER's feature mode
-and the baselines share. Each ``write_*`` writes a folder (streams + ``truth.csv``, the sample
+Sensor streams become feature streams of one row per snippet (``snippet_s``) by
+``pipelines.data.sensors.snippet_rows``, as a user's recordings do (``jobs/features.py``): each
+channel's mean, standard deviation and mean absolute change over the snippet, the input STREAMER's
+feature mode and the baselines share. Each ``write_*`` writes a folder (streams + ``truth.csv``, the sample
 corpus's layout) and returns it; a missing package raises ImportError naming it.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.data.sensors import samples_per_snippet, snippet_rows
 from pipelines.evaluate.truth import frame_label_rows
 from pipelines.sample.corpus import X264_OPTIONS, write_truth
 
@@ -45,18 +47,6 @@ class Clip:
 BIKES = Clip("bikes.mp4", (1.20, 3.04, 5.48, 7.48, 9.68))
 # its first frame is the end of an earlier shot, then one black frame: a cut at 0.083 s
 MEGAMIND = Clip("Megamind.avi", (0.083, 4.129, 6.465, 8.383))
-
-
-def snippet_features(signal: np.ndarray, rate_hz: float, snippet_s: float) -> np.ndarray:
-    """``[T, C]`` samples -> float32 ``[floor(T / per), 3C]``: per snippet of ``per`` samples,
-    each channel's mean, standard deviation and mean absolute change."""
-    per = int(round(rate_hz * snippet_s))
-    if per < 2:
-        raise ValueError(f"a snippet of {snippet_s} s holds {per} sample(s) at {rate_hz} Hz; need 2")
-    count = len(signal) // per
-    blocks = np.asarray(signal[:count * per], np.float64).reshape(count, per, -1)
-    change = np.abs(np.diff(blocks, axis=1)).mean(axis=1)
-    return np.concatenate([blocks.mean(axis=1), blocks.std(axis=1), change], axis=1).astype(np.float32)
 
 
 def _write_stream(folder: Path, name: str, features: np.ndarray, levels: Sequence[Sequence],
@@ -84,10 +74,10 @@ def write_mocap(folder: str | Path, snippet_s: float = 0.5) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows: list = []
-    per = int(round(MOCAP_HZ * snippet_s))
+    per = samples_per_snippet(MOCAP_HZ, snippet_s)
     for index, trial in enumerate(MOCAP_TRIALS):
         signal, labels = (np.asarray(a) for a in load_mocap(index))
-        features = snippet_features(signal, MOCAP_HZ, snippet_s)
+        features = snippet_rows(signal, MOCAP_HZ, snippet_s)
         middle = labels[per // 2::per][:len(features)]
         _write_stream(folder, f"mocap_{trial.removesuffix('.csv')}", features, [middle], snippet_s, rows)
     write_truth(folder, rows)
@@ -110,7 +100,7 @@ def write_basic_motions(folder: str | Path, streams: int = 8, recordings: tuple[
         # a random stretch of 4-10 s of each, so that segment lengths say nothing
         lengths = rng.integers(int(4 * BASIC_MOTIONS_HZ), signals.shape[2] + 1, len(picked))
         starts = [int(rng.integers(0, signals.shape[2] - n + 1)) for n in lengths]
-        parts = [snippet_features(signals[i, :, a:a + n].T, BASIC_MOTIONS_HZ, snippet_s)
+        parts = [snippet_rows(signals[i, :, a:a + n].T, BASIC_MOTIONS_HZ, snippet_s)
                  for i, a, n in zip(picked, starts, lengths)]
         labels = np.concatenate([[activities[i]] * len(p) for i, p in zip(picked, parts)])
         _write_stream(folder, f"motions_{k:02d}", np.concatenate(parts), [labels], snippet_s, rows)
@@ -148,7 +138,7 @@ def period_stream(pool: dict, rate_hz: float, rng: np.random.Generator, periods:
             signal = pool[last][int(rng.integers(len(pool[last])))]
             length = min(len(signal), int(rng.integers(int(4 * rate_hz), int(10 * rate_hz) + 1)))
             start = int(rng.integers(0, len(signal) - length + 1))
-            parts.append(snippet_features(signal[start:start + length], rate_hz, snippet_s))
+            parts.append(snippet_rows(signal[start:start + length], rate_hz, snippet_s))
             stretch_of += [f"{last}-{len(parts)}"] * len(parts[-1])
             period_of += [f"period{period}"] * len(parts[-1])
     return np.concatenate(parts), stretch_of, period_of

@@ -11,7 +11,6 @@ from pipelines.evaluate.datasets import (
     BIKES,
     period_stream,
     period_stretches,
-    snippet_features,
     unclear_period_changes,
     write_basic_motion_periods,
     write_basic_motions,
@@ -20,15 +19,6 @@ from pipelines.evaluate.datasets import (
     write_real_cuts,
 )
 from pipelines.evaluate.truth import read_truth
-
-
-def test_snippet_features_are_mean_spread_and_change_per_channel():
-    signal = np.stack([np.arange(12.0), np.tile([0.0, 2.0], 6)], axis=1)  # [12, 2] at 4 Hz
-    features = snippet_features(signal, rate_hz=4.0, snippet_s=1.0)  # snippets of 4 samples
-    assert features.shape == (3, 6)
-    np.testing.assert_allclose(features[0], [1.5, 1.0, np.std([0, 1, 2, 3]), 1.0, 1.0, 2.0], rtol=1e-6)
-    with pytest.raises(ValueError, match="holds 1 sample"):
-        snippet_features(signal, rate_hz=4.0, snippet_s=0.25)
 
 
 def decoded(folder) -> dict[str, dict]:

@@ -1,8 +1,8 @@
 """Sensor streams through both jobs, as a user with `.npy` recordings in S3 would run them: the
 recommended preset told only `model.input_kind=features` (the width is read from the corpus), two
-training workers, then
-the segment job; a stream with a NaN and an empty one fail by name in both, and every other stream
-is learned once and segmented into a nested hierarchy, its MLflow timelines drawn from its rows."""
+training workers, then the segment job; a stream with a NaN and an empty one fail by name in both,
+and every other stream is learned once and segmented into a nested hierarchy, its MLflow timelines
+drawn from its rows."""
 from __future__ import annotations
 
 import mlflow
