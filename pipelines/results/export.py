@@ -19,6 +19,8 @@ import csv
 import json
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pipelines.data import storage
@@ -37,16 +39,23 @@ def file_stem(video_id: str) -> str:
     return re.sub(r"^[a-z0-9]+://", "", video_id).strip("/").replace("/", "__")
 
 
+@contextmanager
+def reading(uri: str) -> Iterator[None]:
+    """Whatever fails inside as one InputError naming the media (a user error: one `error:` line)."""
+    try:
+        yield
+    except Exception as exc:  # decord, numpy and S3 raise many types for a missing or broken file
+        raise InputError(f"cannot read media {uri}: {' '.join(str(exc).split())[:300]}") from None
+
+
 def media_clock(uri: str, duration_s: float, s3: S3Settings | None = None) -> FrameClock:
     """The media's frame times (a feature stream's: its rows over `duration_s`, the hierarchy's);
     an InputError naming it when it cannot be read."""
-    try:
+    with reading(uri):
         if streams.is_stream(uri):
             return streams.row_clock(uri, duration_s, s3)
         with open_video(uri, s3) as reader:
             return FrameClock.of(reader)
-    except Exception as exc:  # decord and S3 raise many types for a missing or broken file
-        raise InputError(f"cannot read media {uri}: {' '.join(str(exc).split())[:300]}") from None
 
 
 def frame_spans(hierarchy: Hierarchy, level: int, clock: FrameClock) -> list[tuple[int, int]]:

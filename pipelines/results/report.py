@@ -87,17 +87,20 @@ def write_page(hierarchy: Hierarchy, media: str, dest: str | Path, media_src: st
     where `media_src` names one (the footage its rows were computed from, say)."""
     folder = Path(dest)
     folder.mkdir(parents=True, exist_ok=True)
-    clock = export.media_clock(media, hierarchy.duration_s, s3)
     counts = ", ".join(f"L{level}: {len(events)}" for level, events in enumerate(hierarchy.levels))
     if streams.is_stream(media):
-        picture = streams.heat(streams.read_rows(media, s3))
+        with export.reading(media):  # the rows once: their count is the clock, their values the picture
+            rows = streams.read_rows(media, s3)
+        clock, picture = FrameClock.of_rows(len(rows), hierarchy.duration_s), streams.heat(rows)
         data = page_data(hierarchy, clock, stream_thumbnails(picture, hierarchy, clock))
         what = f"{clock.rate:.3f} rows/s, each column scaled to its own range; events {counts}"
-        rows = _data_uri(Image.fromarray(picture), "PNG")
+        strip = _data_uri(Image.fromarray(picture), "PNG")
         top = (f'<div id="lanes" class="stream"><div class="lane"><div class="lane-name">rows</div><div class="track">'
-               f'<img id="stream" class="stream" alt="the stream\'s columns over time" src="{rows}"></div></div></div>')
+               f'<img id="stream" class="stream" alt="the stream\'s columns over time" src="{strip}">'
+               '</div></div></div>')
         src = media_src
     else:
+        clock = export.media_clock(media, hierarchy.duration_s, s3)
         data = page_data(hierarchy, clock, thumbnails(media, hierarchy, s3))
         what, top = f"{clock.rate:.3f} fps; events {counts}", '<div id="lanes"></div>'
         src = media_src or _video_src(media, folder, s3)

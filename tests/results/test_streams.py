@@ -101,3 +101,18 @@ def test_in_a_browser_a_click_moves_the_playhead_to_the_event(stream, page):
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     finally:
         driver.quit()
+
+
+def test_a_stream_cut_short_since_it_was_segmented_costs_only_its_page(stream, tmp_path, capsys):
+    path, rows, hierarchy = stream
+    short = tmp_path / "short.npy"  # its header still says 40 rows; half of them are gone
+    data = open(path, "rb").read()
+    short.write_bytes(data[:len(data) - rows.nbytes // 2])
+    output = write_results(tmp_path / "out", [(hierarchy_with(str(short), hierarchy.duration_s, CUTS), str(short)),
+                                              (hierarchy, path)])
+    status = cli.report_main(["--output", str(output), "--all", "--dest", str(tmp_path / "report")])
+    stdout, err = capsys.readouterr()
+    assert status == 2 and re.fullmatch(rf"error: {re.escape(str(short))}: cannot read media {re.escape(str(short))}: "
+                                        r".+\n", err), err
+    page = tmp_path / "report" / f"{export.file_stem(path)}.html"
+    assert json.loads(stdout.splitlines()[-1])["written"] == [str(page)]
