@@ -101,6 +101,8 @@ CORPORA = {
     "mocap-periods": Corpus("test", datasets.write_mocap_periods, PERIODS, "features"),
     "mocap-periods-clear": Corpus("test", lambda folder: datasets.write_mocap_periods(folder, clear=True), PERIODS,
                                   "features"),
+    # univariate regimes of one repeated pattern each, scored at level 0 as an activity of one repeated motion is
+    "tssb": Corpus("test", datasets.write_tssb, {0: ("regimes", 0)}, "features"),
     "real-cuts": Corpus("test", datasets.write_real_cuts, {0: ("shots", 1)}),
 }
 

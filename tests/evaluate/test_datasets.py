@@ -2,6 +2,8 @@
 path, and its truth tiles each stream at the right times."""
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.evaluate.datasets import (
     BIKES,
+    TSSB_SERIES,
     period_stream,
     period_stretches,
     unclear_period_changes,
@@ -17,6 +20,7 @@ from pipelines.evaluate.datasets import (
     write_mocap,
     write_mocap_periods,
     write_real_cuts,
+    write_tssb,
 )
 from pipelines.evaluate.truth import read_truth
 
@@ -41,6 +45,22 @@ def test_mocap_streams_and_their_activities(tmp_path):
     for video, info in streams.items():
         assert truth[video][0].duration_s == pytest.approx(info["duration"])
         assert np.load(folder / video).shape[1] == 12  # 4 channels x (mean, std, change)
+
+
+def test_tssb_series_and_their_regimes(tmp_path):
+    """Each series' regimes change at its labelled change points (to the snippet holding them), and
+    a row is one annotated period of the one channel."""
+    if importlib.util.find_spec("sktime") is None:  # installed without its dependencies: not importable
+        pytest.skip("sktime is not installed")
+    folder = write_tssb(tmp_path)
+    streams, truth = decoded(folder), read_truth(str(folder / "truth.csv")).videos
+    assert set(streams) == {"tssb_GunPoint.npy", "tssb_ElectricDevices.npy"} == set(truth)
+    for video, info in streams.items():
+        name = video.removeprefix("tssb_").removesuffix(".npy")
+        changes_s = [s.start_s for s in truth[video][0].spans[1:]]
+        assert changes_s == pytest.approx([c / 20.0 for c in TSSB_SERIES[name][1]], abs=0.25)
+        assert truth[video][0].duration_s == pytest.approx(info["duration"])
+        assert np.load(folder / video).shape[1] == 3  # one channel x (mean, std, change)
 
 
 def test_basic_motions_streams_join_different_activities(tmp_path):

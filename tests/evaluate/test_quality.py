@@ -1,8 +1,8 @@
 """The paper preset keeps the published rule exactly, and the recommended preset beats every
 baseline on footage from a generator no option was tuned on and on real sensor streams from
 recordings no option was tuned on (benchmarks/quality.py's tune corpora are the sample corpus's
-seeds 511-517 and BasicMotions; the shots generator and CMU subject 86's motion capture are test
-only)."""
+seeds 511-517 and BasicMotions; the shots generator, CMU subject 86's motion capture and the
+segmentation series in sktime's wheel are test only; on the last the preset loses, a strict xfail)."""
 from __future__ import annotations
 
 import dataclasses
@@ -178,4 +178,15 @@ def test_level_one_beats_every_baseline_where_the_periods_can_be_told_apart(tmp_
     to them, and could as well be one stretch over. Level 1 against the periods (README: 0.56 over
     3 seeds and at this one; ClaSP 0.40, kernel-cues 0.33)."""
     preset, scores = stream_scores(lambda folder: datasets.write_mocap_periods(folder, clear=True), tmp_path, 1)
+    assert preset > max(scores.values()), (preset, scores)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="README, tssb: level 0 over-cuts regimes of 45-180 s, as every fine baseline does, and "
+                          "places them worse than the kernel baseline (0.07 against 0.28)")
+def test_level_zero_at_the_regimes_of_univariate_series_nobody_tuned_on(tmp_path):
+    """The two labelled segmentation series in sktime's wheel (tssb): a known loss, kept as a strict
+    xfail so that the day it turns into a win, the README's table is read again."""
+    preset, scores = stream_scores(datasets.write_tssb, tmp_path, 0)
     assert preset > max(scores.values()), (preset, scores)
