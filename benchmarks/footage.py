@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 import numpy as np
 import torch
 from quality import CORPORA, Loaded, load, score
 
+from pipelines.cli import Parser, UnknownNameError, command
 from pipelines.evaluate.replay import DecodedVideo, boundaries_by_video, segmented
 from streamer_core import Config, Learner, Streamer, StreamerModel, StreamSource, load_config
 
@@ -61,21 +63,26 @@ def table(points: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+@command
+def main(argv: list[str] | None = None) -> int:
+    p = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--preset", default="tiny-default")
     p.add_argument("--test", default="shots-a", help="a test corpus of quality.py")
     p.add_argument("--minutes", default="0,2,4,8,16,24", help="minutes of tune footage before each point")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--set", action="append", default=[], dest="overrides", metavar="SECTION.KEY=VALUE")
-    args = p.parse_args()
+    args = p.parse_args(argv)
+    videos = [n for n, c in CORPORA.items() if c.role == "test" and c.kind == "frames"]
+    if args.test not in videos:
+        raise UnknownNameError(f"--test: {args.test} is not a test video corpus of quality.py ({', '.join(videos)})")
     marks = [float(x) * 60 for x in args.minutes.split(",")]
     test, tune, points = load(args.test), [load(name) for name in TUNE_VIDEO], []
     for seed in (int(s) for s in args.seeds.split(",")):
         cfg = load_config(args.preset, overrides=[f"learn.seed={seed}", *args.overrides])
         points += curve(args.preset, cfg, test, [v for corpus in tune for v in corpus.videos(cfg)], marks)
     print(table(points))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

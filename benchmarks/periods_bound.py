@@ -11,13 +11,13 @@ which splits each stream into that many periods holding as few kinds as it can (
 entropy of their stretches' activities, exactly, by dynamic programming)."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 import numpy as np
 from quality import CORPORA, PERIODS, load
 
+from pipelines.cli import Parser, UnknownNameError, command
 from pipelines.evaluate.datasets import period_stretches, unclear_period_changes
 from streamer_core.metrics import Segmentation, boundary_scores
 
@@ -60,18 +60,19 @@ def bound(name: str) -> dict:
             "unclear_changes": int(sum(unclear)), "oracle_f1_0.5s": round(float(np.mean(scores)), 3)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+@command
+def main(argv: list[str] | None = None) -> int:
+    parser = Parser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpora", default="periods,periods-1,mocap-periods,periods-clear,periods-clear-1,"
                                              "mocap-periods-clear")
-    names = parser.parse_args().corpora.split(",")
+    names = parser.parse_args(argv).corpora.split(",")
     unknown = [n for n in names if n not in CORPORA or CORPORA[n].levels != PERIODS]
     if unknown:
-        print(f"error: not a period corpus: {', '.join(unknown)}", file=sys.stderr)
-        raise SystemExit(2)
+        raise UnknownNameError(f"not a period corpus: {', '.join(unknown)}")
     for name in names:
         print(json.dumps(bound(name)), flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

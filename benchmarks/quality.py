@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.cli import Parser, UnknownNameError, UserError, command
 from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings
 from pipelines.evaluate import baselines, datasets
@@ -108,9 +110,13 @@ CORPORA = {
 
 
 def corpus_folder(name: str) -> Path:
+    """The corpus, written on first use; a package it is read from that is missing is a user error."""
     folder = state_dir() / "quality" / name
     if not (folder / TRUTH_FILE).exists():
-        CORPORA[name].write(folder)
+        try:
+            CORPORA[name].write(folder)
+        except ImportError as exc:
+            raise UserError(f"corpus {name}: {exc} (bash scripts/setup.sh installs the packages it reads)") from None
     return folder
 
 
@@ -236,11 +242,16 @@ def tune_baselines(loaded: list[Loaded]) -> None:
 def pick(selection: str) -> list[str]:
     if selection in ("tune", "test"):
         return [n for n, c in CORPORA.items() if c.role == selection]
-    return list(CORPORA) if selection == "all" else selection.split(",")
+    names = list(CORPORA) if selection == "all" else selection.split(",")
+    if unknown := [n for n in names if n not in CORPORA]:
+        known = ", ".join(["tune", "test", "all", *CORPORA])
+        raise UnknownNameError(f"--corpora: no corpus {', '.join(unknown)}; known: {known}")
+    return names
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+@command
+def main(argv: list[str] | None = None) -> int:
+    p = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpora", default="test", help="tune, test, all, or comma-separated names")
     p.add_argument("--presets", default="tiny-default", help="comma-separated PRESET or LABEL=PRESET")
     p.add_argument("--seeds", default="0,1,2", help="learn.seed values; mean and spread over them")
@@ -251,14 +262,14 @@ def main() -> None:
     p.add_argument("--tune-baselines", action="store_true", help="sweep the baselines' penalties instead")
     p.add_argument("--levels", type=int, default=0,
                    help="read each column of feature rows at this many levels (2: on/off); 0: as recorded")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.levels == 1 or args.levels < 0:
         p.error("--levels: 0 (as recorded) or at least 2")
     names = pick(args.corpora)
     loaded = [load(name, levels=args.levels) for name in names]
     if args.tune_baselines:
         tune_baselines(loaded)
-        return
+        return 0
     presets = {label: preset or label for label, _, preset in (i.partition("=") for i in args.presets.split(",") if i)}
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
@@ -285,6 +296,7 @@ def main() -> None:
                          "learn_samples_per_s": round(float(np.mean(speeds)), 1)})
             print(json.dumps(rows[-1]), flush=True)
     print(markdown(rows))
+    return 0
 
 
 def _cell(cells: dict, metric: str) -> str:
@@ -304,4 +316,4 @@ def markdown(rows: list[dict]) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -176,3 +176,29 @@ def test_ray_progress_bars_are_off_unless_verbose():
 
 def test_training_and_the_demo_default_to_the_recommended_tiny_preset():
     assert train_cli.parser().parse_args([]).preset == demo.parser().parse_args([]).preset == "tiny-default"
+
+
+@pytest.mark.parametrize("script, args, message", [
+    ("quality", ["--corpora", "mocap,nope"], r"--corpora: no corpus nope; known: tune, test, all, sample-511"),
+    ("footage", ["--test", "mocap"], r"--test: mocap is not a test video corpus"),
+    ("periods_bound", ["--corpora", "motions"], r"not a period corpus: motions"),
+])
+def test_the_quality_benchmarks_name_a_bad_corpus_in_one_line(script, args, message, tmp_path):
+    env = {**os.environ, "STREAMER_STATE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, f"benchmarks/{script}.py", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert_user_error(done.returncode, done.stderr, message)
+    assert not any(tmp_path.iterdir())  # refused before any corpus was written
+
+
+def test_a_quality_corpus_whose_package_is_missing_is_one_error_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import quality
+
+    def write(folder):
+        raise ImportError("No module named 'tsseg'")
+
+    monkeypatch.setitem(quality.CORPORA, "needs-tsseg", quality.Corpus("test", write, {0: ("activities", 0)}))
+    monkeypatch.setenv("STREAMER_STATE_DIR", str(tmp_path))
+    assert quality.main(["--corpora", "needs-tsseg"]) == 2
+    assert_user_error(2, capsys.readouterr().err, r"corpus needs-tsseg: No module named 'tsseg' \(bash scripts/setup")
