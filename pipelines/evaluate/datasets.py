@@ -36,9 +36,9 @@ from pipelines.evaluate.truth import frame_label_rows
 from pipelines.sample.corpus import X264_OPTIONS, write_truth
 
 MOCAP_HZ = 120.0
+BASIC_MOTIONS_HZ = 10.0
 # sktime's segmentation loaders: the annotated period (samples) and the change points of each series
 TSSB_SERIES = {"GunPoint": (10, (900,)), "ElectricDevices": (10, (1090, 4436, 5712, 7923))}
-BASIC_MOTIONS_HZ = 10.0
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 
 
@@ -97,7 +97,7 @@ def _sktime_data(relative: str) -> Path:
 
     spec = importlib.util.find_spec("sktime")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the tssb corpus needs the sktime package (scripts/setup.sh installs it)")
+        raise ImportError("the sktime package is not installed")
     return Path(spec.submodule_search_locations[0]) / "datasets" / "data" / relative
 
 
