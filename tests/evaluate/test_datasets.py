@@ -21,6 +21,7 @@ from pipelines.evaluate.datasets import (
     write_mocap_periods,
     write_real_cuts,
     write_tssb,
+    write_ucr_regimes,
 )
 from pipelines.evaluate.truth import read_truth
 
@@ -61,6 +62,19 @@ def test_tssb_series_and_their_regimes(tmp_path):
         assert changes_s == pytest.approx([c / 20.0 for c in TSSB_SERIES[name][1]], abs=0.25)
         assert truth[video][0].duration_s == pytest.approx(info["duration"])
         assert np.load(folder / video).shape[1] == 3  # one channel x (mean, std, change)
+
+
+def test_ucr_regimes_change_between_rows_and_never_to_the_same_class(tmp_path):
+    if importlib.util.find_spec("sktime") is None:
+        pytest.skip("sktime is not installed")
+    folder = write_ucr_regimes(tmp_path)
+    streams, truth = decoded(folder), read_truth(str(folder / "truth.csv")).videos
+    assert len(streams) == 8 and set(streams) == set(truth)
+    for video, info in streams.items():
+        spans = truth[video][0].spans
+        assert 6 <= len(spans) <= 9 and all(a.label != b.label for a, b in zip(spans, spans[1:]))
+        assert all(3 * 4 * 0.5 <= s.end_s - s.start_s <= 6 * 4 * 0.5 for s in spans)  # 3-6 instances of 4 rows
+        assert truth[video][0].duration_s == pytest.approx(info["duration"])
 
 
 def test_basic_motions_streams_join_different_activities(tmp_path):
