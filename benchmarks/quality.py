@@ -71,6 +71,10 @@ def _periods(seed: int, clear: bool = False) -> Callable[[Path], object]:
     return lambda folder: datasets.write_basic_motion_periods(folder, seed=seed, clear=clear)
 
 
+def _regimes(seed: int) -> Callable[[Path], object]:
+    return lambda folder: datasets.write_ucr_regimes(folder, seed=seed, streams=4, sources=datasets.TUNE_REGIMES)
+
+
 SCENES = {0: ("actions", 0), 1: ("scenes", 1)}
 PERIODS = {0: ("activities", 0), 1: ("periods", 1)}
 CORPORA = {
@@ -97,6 +101,10 @@ CORPORA = {
     # the ones above, most changes have an activity both periods hold beside them, and could be a stretch over
     **{"periods-clear" if seed == 0 else f"periods-clear-{seed}": Corpus("tune", _periods(seed, clear=True), PERIODS,
                                                                          "features") for seed in range(2)},
+    # univariate regimes of one repeated pattern each, as the test corpora tssb and ucr-regimes hold,
+    # from other datasets (datasets.TUNE_REGIMES): added in the 34th round, after both were run
+    **{"regimes-tune" if seed == 0 else f"regimes-tune-{seed}": Corpus("tune", _regimes(seed), {0: ("regimes", 0)},
+                                                                       "features") for seed in range(2)},
     "shots-a": Corpus("test", _shots(videos=6, seed=9001), {0: ("actions", 0), 1: ("shots", 1)}),
     "shots-b": Corpus("test", _shots(videos=6, seed=9002), {0: ("actions", 0), 1: ("shots", 1)}),
     "mocap": Corpus("test", datasets.write_mocap, {0: ("activities", 0)}, "features"),

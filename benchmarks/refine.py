@@ -6,8 +6,9 @@ An hour at 0.5 s is 7,200 inputs; the synthetic stream holds `--events` events o
 each a level of its own plus noise. Timed: level 0's pass (`streamer_core.refine.refined_cuts`)
 over the embeddings at D=32 (tiny-default) and D=1024 (default) with the colour and edge
 histograms as two more parts, as on video (each part's kernel `--kernel`, by default the recommended
-presets' for frames); over a 36-column feature stream, one part per column
-beside the embeddings; and level 1 of that stream as periods (`streamer_core.periods.period_starts`).
+presets' for frames); over a 36-column feature stream, one part per column beside the embeddings,
+without and with the rows' neighbour graph; and level 1 of that stream as periods
+(`streamer_core.periods.period_starts`).
 Prints one JSON line: the best of `--repeat` runs of each, in seconds."""
 from __future__ import annotations
 
@@ -64,9 +65,12 @@ def main() -> None:
         refined_cuts(video[:1], [], PENALTY, MIN_EVENT)  # compiles, or loads the compiled pass
         timed = partial(refined_cuts, video, [], PENALTY, MIN_EVENT, args.kernel)
         result[f"video_d{width}_s"] = best_of(args.repeat, timed)
-    columns = column_parts(piecewise(starts, args.inputs, 36, rng), 1.0)
-    features = [(piecewise(starts, args.inputs, 32, rng), 1.0), *columns]
+    rows = piecewise(starts, args.inputs, 36, rng)
+    features = [(piecewise(starts, args.inputs, 32, rng), 1.0), *column_parts(rows, 1.0)]
     result["features_36_columns_s"] = best_of(args.repeat, partial(refined_cuts, features, [], PENALTY, MIN_EVENT))
+    graph = (rows, IMPROVED_DEMARCATION["refine_neighbours"])
+    with_graph = partial(refined_cuts, features, [], PENALTY, MIN_EVENT, "rbf", graph)
+    result["features_36_columns_graph_s"] = best_of(args.repeat, with_graph)
     level0 = [0, *starts.tolist(), args.inputs]
     result["features_periods_s"] = best_of(args.repeat, partial(period_starts, features, level0, PERIODS_PENALTY))
     print(json.dumps(result))

@@ -54,6 +54,9 @@ class ModelConfig:
     refine_columns: float = 0.0  # features, with refine: level 0's pass also weighs each column of the
     #                              feature rows as a kernel of its own, each this much to the embeddings' 1
     #                              (streamer_core.refine.column_parts; 0: embeddings alone)
+    refine_neighbours: float = 0.0  # features, with refine: level 0's pass also weighs the feature rows'
+    #                                 neighbour graph, this much beside the mean of the parts' kernels
+    #                                 (streamer_core.refine.neighbour_gram; 0: no graph)
     cut_at: str = "sample"  # an event starts at its first sample's time ("sample", the paper) or, for
     #                         frames, midway after the sample before ("between"; streamer_core.timing)
     refine_kernel: str = "rbf"  # with refine: each part's kernel, exp(-d^2 / median d^2) ("rbf"),
@@ -134,14 +137,14 @@ class Config:
 # Not in the paper: cut at unusual steps of the prediction score, events of at least 2 s at 0.5 s
 # snippets, hard cuts (most of the frame changes colour at once, or over up to 2 s of a fade or a
 # dissolve) end the events of levels 0 and 1, level 0's events are placed again at the end of a
-# video (refine; frames by their colours and edges too, feature rows by each column; a feature
-# stream's level 1 as periods of few kinds of level-0 event, refine_periods), and an event starting at
-# a frame is stamped midway after the frame before (cut_at); chosen on the tune corpora of
-# benchmarks/quality.py, measured on its test corpora (the README's quality table).
+# video (refine; frames by their colours and edges too, feature rows by each column and by their
+# neighbour graph; a feature stream's level 1 as periods of few kinds of level-0 event, refine_periods),
+# and an event starting at a frame is stamped midway after the frame before (cut_at); chosen on the
+# tune corpora of benchmarks/quality.py, measured on its test corpora (the README's quality table).
 IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04,
                         "gradual_span": 4, "refine": 0.2, "refine_colour": 1.0,
-                        "refine_edges": 1.0, "refine_columns": 1.0, "refine_periods": 0.5, "cut_at": "between",
-                        "refine_kernel": "auto"}
+                        "refine_edges": 1.0, "refine_columns": 1.0, "refine_neighbours": 0.5, "refine_periods": 0.5,
+                        "cut_at": "between", "refine_kernel": "auto"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -241,6 +244,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.refine_periods", m.refine_periods >= 0),
         ("model.refine_colour", m.refine_colour >= 0), ("model.refine_edges", m.refine_edges >= 0),
         ("model.refine_columns", m.refine_columns >= 0),
+        ("model.refine_neighbours", m.refine_neighbours >= 0),
         ("model.max_layers", m.max_layers >= 1),
         ("model.hard_cut", m.hard_cut >= 0 and (m.hard_cut == 0 or m.input_kind == "frames")),
         ("model.init_layers", 1 <= m.init_layers <= m.max_layers),

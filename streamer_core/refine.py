@@ -50,9 +50,17 @@ MEDIAN_INPUTS = 256
 # feature rows wider than this are split into this many groups of neighbouring columns, one kernel
 # each, rather than one kernel per column: every kernel costs an N x N matrix per window
 COLUMN_PARTS = 64
+# the neighbour graph of feature rows (model.refine_neighbours): each row's NEIGHBOURS nearest rows, none
+# of them within NEIGHBOUR_GAP rows of it in time. Chosen on the tune side (docs/quality-log.md, the 34th
+# round): 6 to 10 neighbours and a gap of 2 kept every tune group at or above the pass without the graph;
+# 12 or 16 neighbours lost on the BasicMotions streams, and so did a gap of 1 (with none, a row's nearest
+# rows are its neighbours in time, and the graph cut running stretches up)
+NEIGHBOURS = 8
+NEIGHBOUR_GAP = 2
 
 
 Parts = Sequence[tuple[np.ndarray, float]]  # ([N, D_k] rows of each input, weight) per part
+Graph = tuple[np.ndarray, float] | None  # ([N, F] feature rows, their neighbour graph's weight)
 
 
 def part_kernel(setting: str, input_kind: str) -> str:
@@ -125,8 +133,32 @@ def _add_kernel(gram: np.ndarray, distances: np.ndarray, bandwidth: float, weigh
     gram += distances
 
 
-def prefix_gram(parts: Parts, kernel: str = "rbf") -> np.ndarray:
-    """2-D prefix sums of the weighted mean of the parts' Gram matrices (``kernel``: _add_kernel).
+def neighbour_gram(rows: np.ndarray) -> np.ndarray:
+    """[N, N] 1 where one of two rows is among the other's NEIGHBOURS nearest (columns standardised;
+    rows within NEIGHBOUR_GAP of each other, a row and itself included, never count), else 0. Why:
+    a regime of one repeated pattern runs through rows that differ from each other as much as from
+    another regime's (a pattern's phases), so a kernel of distances sees it as a mixture; the same
+    phase of the same pattern is each other's nearest row all the same, and a change cuts few such
+    links. Without self-links, splitting a stretch of alike rows at random gains nothing on average,
+    so the graph adds no cuts of its own (tune: docs/quality-log.md, the 34th round)."""
+    x = np.asarray(rows, np.float64)
+    spread = x.std(0)
+    x = (x - x.mean(0)) / np.where(spread > 0, spread, 1.0)
+    distances = _squared_distances(x)
+    index = np.arange(len(x))
+    distances[np.abs(index[:, None] - index[None, :]) <= NEIGHBOUR_GAP] = np.inf
+    graph = np.zeros_like(distances)
+    count = min(NEIGHBOURS, len(x) - 1)
+    if count > 0:
+        nearest = np.argpartition(distances, count - 1, axis=1)[:, :count]
+        linked = np.isfinite(np.take_along_axis(distances, nearest, 1))
+        graph[np.repeat(index, count)[linked.ravel()], nearest[linked]] = 1.0
+    return np.maximum(graph, graph.T, out=graph)
+
+
+def prefix_gram(parts: Parts, kernel: str = "rbf", graph: Graph = None) -> np.ndarray:
+    """2-D prefix sums of the weighted mean of the parts' Gram matrices (``kernel``: _add_kernel),
+    plus the neighbour graph of ``graph``'s rows at its weight (neighbour_gram).
     Parts weighed 0 are left out, and so are parts whose inputs are all alike: in the mean, a
     constant kernel would only shrink the others' against the penalty (a stream with many idle
     channels would lose its cuts). Parts whose inputs are mostly alike (_bandwidth) are one part,
@@ -154,6 +186,8 @@ def prefix_gram(parts: Parts, kernel: str = "rbf") -> np.ndarray:
         total += weight
     if total:
         gram /= total
+    if graph is not None and graph[1]:
+        gram += graph[1] * neighbour_gram(graph[0])
     prefix = np.zeros((len(gram) + 1, len(gram) + 1))
     prefix[1:, 1:] = gram.cumsum(0).cumsum(1)
     return prefix
@@ -169,13 +203,13 @@ def column_parts(rows: np.ndarray, weight: float) -> list[tuple[np.ndarray, floa
     return [(rows[:, group], weight) for group in groups] if weight else []
 
 
-def kernel_cuts(parts: Parts, penalty: float, min_size: int = 2, kernel: str = "rbf") -> list[int]:
+def kernel_cuts(parts: Parts, penalty: float, min_size: int = 2, kernel: str = "rbf", graph: Graph = None) -> list[int]:
     """Indices ``0 < i < N`` where events start, minimising the summed kernel cost of the events
     plus ``penalty`` per cut (PELT: exact, with pruning)."""
     n = len(parts[0][0])
     if n < 2 * min_size:
         return []
-    return piece_starts(_pelt(prefix_gram(parts, kernel), float(penalty), int(min_size)))
+    return piece_starts(_pelt(prefix_gram(parts, kernel, graph), float(penalty), int(min_size)))
 
 
 @compiled("int64[::1](float64[:, ::1], float64, int64)")
@@ -226,10 +260,10 @@ def piece_starts(previous: np.ndarray) -> list[int]:
 
 
 def refined_cuts(parts: Parts, forced: Sequence[int], penalty: float, min_size: int,
-                 kernel: str = "rbf") -> list[int]:
-    """Cuts of N inputs (``parts``: their rows and weights): ``forced`` ones kept, the pass run in
-    the pieces between them (and in windows of at most WINDOW inputs); ``penalty`` is scaled by
-    ln N of the whole video."""
+                 kernel: str = "rbf", graph: Graph = None) -> list[int]:
+    """Cuts of N inputs (``parts``: their rows and weights; ``graph``: prefix_gram's): ``forced`` ones
+    kept, the pass run in the pieces between them (and in windows of at most WINDOW inputs, the
+    neighbour graph's drawn in each); ``penalty`` is scaled by ln N of the whole video."""
     n = len(parts[0][0])
     scaled = penalty * np.log(max(n, 2))
     edges = sorted({0, n, *(int(i) for i in forced if 0 < i < n)})
@@ -237,7 +271,9 @@ def refined_cuts(parts: Parts, forced: Sequence[int], penalty: float, min_size: 
     for start, end in zip(edges[:-1], edges[1:]):
         while start < end:
             stop = min(start + WINDOW, end)
-            found = [start + i for i in kernel_cuts([(x[start:stop], w) for x, w in parts], scaled, min_size, kernel)]
+            window = [(x[start:stop], w) for x, w in parts]
+            piece = graph and (graph[0][start:stop], graph[1])
+            found = [start + i for i in kernel_cuts(window, scaled, min_size, kernel, piece)]
             if stop < end:
                 kept = [i for i in found if i < stop - MARGIN]
                 cuts += kept

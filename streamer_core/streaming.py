@@ -62,7 +62,7 @@ class StreamState:
     inputs: list[np.ndarray] = field(default_factory=list)  # level 0's input embeddings (for model.refine)
     histograms: list[np.ndarray] = field(default_factory=list)  # each frame's colours (model.refine_colour)
     edges: list[np.ndarray] = field(default_factory=list)  # each frame's edge directions (model.refine_edges)
-    rows: list[np.ndarray] = field(default_factory=list)  # each feature row (model.refine_columns)
+    rows: list[np.ndarray] = field(default_factory=list)  # each feature row (model.refine_columns, _neighbours)
     hard_cuts: list[int] = field(default_factory=list)  # samples where a hard cut ended level 0's event
 
 
@@ -117,7 +117,8 @@ class Streamer:
         first `refine_levels` levels each by the kernel pass over its inputs (level 0's: the
         encoder's embeddings of the samples, with their colour and edge histograms (or the feature
         rows' columns) as parts of the kernel weighed `refine_colour` and `refine_edges` (or
-        `refine_columns`) to the embeddings' 1; a level above: the events of the one below, at
+        `refine_columns`) to the embeddings' 1, and the rows' neighbour graph at
+        `refine_neighbours`; a level above: the events of the one below, at
         least two of them to an event, at the penalty `refine_coarse`; on feature streams, with
         no hard cuts to carry it, `refine_coarse` places level 1 too, or `refine_periods` places it
         as periods of few kinds of level-0 event: streamer_core.periods), hard
@@ -138,8 +139,10 @@ class Streamer:
         edge_rows = np.stack(stream.edges) if stream.edges else None
         cues = [(rows, weight) for rows, weight in ((colours, self.cfg.refine_colour),
                                                     (edge_rows, self.cfg.refine_edges)) if rows is not None]
-        if stream.rows:
-            cues += column_parts(np.stack(stream.rows), self.cfg.refine_columns)
+        rows = np.stack(stream.rows) if stream.rows else None
+        if rows is not None:
+            cues += column_parts(rows, self.cfg.refine_columns)
+        graph = (rows, self.cfg.refine_neighbours) if rows is not None and self.cfg.refine_neighbours else None
         hard = confirmed_cuts(stream.hard_cuts, stream.changes, colours)
         kernel = part_kernel(self.cfg.refine_kernel, self.cfg.input_kind)
         kept = set(hard)
@@ -157,7 +160,7 @@ class Streamer:
             if level == 1 and self.cfg.refine_periods and self.cfg.input_kind == "features":
                 found = period_starts([(samples, 1.0), *cues], edges, self.cfg.refine_periods, kernel)
             else:
-                found = refined_cuts(parts, forced, penalty, minimum, kernel)
+                found = refined_cuts(parts, forced, penalty, minimum, kernel, graph if level == 0 else None)
             placed.append({int(starts[i]) for i in found})
         above = []
         for level in boundaries[count:]:
@@ -235,7 +238,7 @@ class Streamer:
                                                 spans or [0] * len(streams)):
                     stream.inputs.append(vector.copy())  # a row view would keep the whole batch
                     stream.hard_cuts += range(stream.samples_seen - span + 1, stream.samples_seen + 1)
-                if self.cfg.input_kind == "features" and self.cfg.refine_columns:
+                if self.cfg.input_kind == "features" and (self.cfg.refine_columns or self.cfg.refine_neighbours):
                     for stream, row in zip(streams, x.detach().float().cpu().numpy()):
                         stream.rows.append(row.copy())  # a row of its own, as above
                 if self.cfg.input_kind == "frames":

@@ -62,6 +62,7 @@ GRID_PERIOD_S = 1.0  # 2.0 before the tune corpora with handheld cameras and sub
 PELT_PENALTY = 0.2  # per cut, times features x ln(snippets): BIC-like, so one value fits any stream
 KERNEL_PENALTY = 0.2  # per cut, times ln(snippets) (the rbf cost of a snippet is at most 1)
 CUES_KERNEL = IMPROVED_DEMARCATION["refine_kernel"]  # kernel-cues: the recommended presets' pass
+CUES_NEIGHBOURS = IMPROVED_DEMARCATION["refine_neighbours"]
 CLASP_COMPONENTS = 8
 # ClaSP's defaults (a window searched for per series, no change within 5 windows of another, each
 # split kept only past a significance test made for series of thousands of points, z-normalised
@@ -258,7 +259,8 @@ def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, cues: float = 0.0
     """ruptures KernelCPD over the snippet features, rbf kernel (median-distance bandwidth); with
     ``cues``, the same exact pass with refinement's cues as parts of the kernel, each weighed by
     it (the colour and edge histograms of video snippets, the columns of feature rows), each part's
-    kernel the recommended presets' (``model.refine_kernel``)."""
+    kernel and the feature rows' neighbour graph the recommended presets' (``model.refine_kernel``,
+    ``model.refine_neighbours``)."""
     import ruptures
 
     n = len(video.features)
@@ -268,7 +270,8 @@ def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, cues: float = 0.0
         frames = bool(video.histograms.size)
         extra = [(video.histograms, cues), (video.edges, cues)] if frames else column_parts(video.features, cues)
         shape = part_kernel(CUES_KERNEL, "frames" if frames else "features")
-        return [_cut_times(video, refined_cuts([(video.features, 1.0), *extra], [], penalty, 2, shape))]
+        graph = None if frames else (video.features, CUES_NEIGHBOURS)
+        return [_cut_times(video, refined_cuts([(video.features, 1.0), *extra], [], penalty, 2, shape, graph))]
     algo = ruptures.KernelCPD(kernel="rbf", min_size=2).fit(video.features.astype(np.float64))
     return [_cut_times(video, algo.predict(pen=penalty * np.log(n)))]
 

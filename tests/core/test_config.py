@@ -48,6 +48,7 @@ def test_yaml_file(tmp_path):
     ("model.refine_coarse=-0.1", "model.refine_coarse"),
     ("model.refine_periods=-0.1", "model.refine_periods"),
     ("model.refine_kernel=gaussian", "model.refine_kernel"),
+    ("model.refine_neighbours=-0.5", "model.refine_neighbours"),
 ])
 def test_bad_values_name_their_field(override, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):

@@ -13,11 +13,14 @@ from helpers.synthetic import planted_features
 from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_config
 from streamer_core.refine import (
     COLUMN_PARTS,
+    NEIGHBOUR_GAP,
+    NEIGHBOURS,
     WINDOW,
     _bandwidth,
     column_parts,
     confirmed_cuts,
     kernel_cuts,
+    neighbour_gram,
     part_kernel,
     prefix_gram,
     refined_cuts,
@@ -137,6 +140,40 @@ def test_a_change_in_one_column_of_feature_rows_stands_out_in_its_own_kernel():
     assert column_parts(rows, 0.0) == []
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_the_neighbour_graph_links_each_row_to_its_nearest_rows_apart_in_time(seed):
+    """neighbour_gram against a plain loop over the rows: each row linked to its NEIGHBOURS
+    nearest (standardised columns) among those more than NEIGHBOUR_GAP rows away, both ways."""
+    rng = np.random.default_rng(seed)
+    rows = rng.normal(size=(int(rng.integers(5, 60)), 3)) * [1.0, 100.0, 0.01]  # scales standardising evens out
+    z = (rows - rows.mean(0)) / rows.std(0)
+    plain = np.zeros((len(rows), len(rows)))
+    for i in range(len(rows)):
+        apart = [j for j in range(len(rows)) if abs(i - j) > NEIGHBOUR_GAP]
+        for j in sorted(apart, key=lambda j: ((z[i] - z[j]) ** 2).sum())[:NEIGHBOURS]:
+            plain[i, j] = plain[j, i] = 1.0
+    np.testing.assert_array_equal(neighbour_gram(rows), plain)
+    assert neighbour_gram(rows[:1]).tolist() == [[0.0]]
+
+
+def test_a_regime_of_one_repeated_pattern_is_found_by_its_rows_nearest_neighbours():
+    """model.refine_neighbours: a regime that cycles through a pattern's four phases, then one whose
+    phases lie between them, then the first again. Each regime's rows spread as widely as both
+    regimes' together, so a kernel of distances at the median bandwidth sees one mixture and
+    cuts nothing; each row's nearest rows are the same phase of the same regime, and the graph of
+    them finds both changes."""
+    rng = np.random.default_rng(0)
+
+    def regime(phases: list[float]) -> np.ndarray:
+        return np.concatenate([np.array(phases)[:, None] + rng.normal(0, 1.0, (4, 1)) for _ in range(15)])
+
+    rows = np.concatenate([regime([0, 10, 20, 30]), regime([5, 15, 25, 35]), regime([0, 10, 20, 30])])
+    assert kernel_cuts([(rows, 1.0)], 2.0, 4) == []
+    found = kernel_cuts([(rows, 1.0)], 2.0, 4, graph=(rows, 0.5))
+    assert len(found) == 2 and abs(found[0] - 60) <= 1 and found[1] == 120
+    np.testing.assert_array_equal(prefix_gram([(rows, 1.0)], graph=(rows, 0.0)), prefix_gram([(rows, 1.0)]))
+
+
 def test_a_channel_mostly_alike_still_counts_and_an_idle_one_weighs_nothing():
     """Over half of the pairs of an on/off switch's inputs, or of a sensor idle most of the time,
     are alike, so the median distance, the usual bandwidth, is 0: the bandwidth is then the median
@@ -225,9 +262,10 @@ def test_coarse_pass_places_level_one_of_feature_streams_over_level_zero_events(
 def test_levels_above_an_empty_coarse_level_have_no_cut_and_leave_level_zero_alone():
     """A feature stream of three stretches: level 1, placed by the pass, cannot cut (an event of it
     holds at least two of level 0's), so an online cut of level 2 is dropped, not forced into
-    levels 1 and 0."""
-    cfg = load_config("tiny-default", overrides=["model.input_kind=features",
-                                                 "model.feature_dim=6"])
+    levels 1 and 0. Without the neighbour graph: in stretches of 20 rows of plain noise, its
+    nearest rows cluster by chance, and it cuts one of them 9 rows in."""
+    cfg = load_config("tiny-default", overrides=["model.input_kind=features", "model.feature_dim=6",
+                                                 "model.refine_neighbours=0"])
     torch.manual_seed(0)
     streamer = Streamer(StreamerModel(cfg.model).eval())
     rng = np.random.default_rng(0)
@@ -316,3 +354,9 @@ def test_kept_inputs_hold_only_their_own_row():
             streamer.step([stream, streamer.new_stream("g")], step)
     assert all(r.base is None for r in stream.rows)  # model.refine_columns's feature rows likewise
     np.testing.assert_array_equal(np.stack(stream.rows), x[:, 0].numpy())
+    graph_only = ["model.input_kind=features", "model.feature_dim=5", "model.refine_columns=0"]
+    streamer = Streamer(StreamerModel(load_config("tiny-default", overrides=graph_only).model).eval())
+    stream = streamer.new_stream("h")
+    with torch.no_grad():
+        streamer.step([stream], x[0, :1])
+    assert len(stream.rows) == 1  # model.refine_neighbours's graph needs the rows too

