@@ -7,7 +7,8 @@ each a level of its own plus noise. Timed: level 0's pass (`streamer_core.refine
 over the embeddings at D=32 (tiny-default) and D=1024 (default) with the colour and edge
 histograms as two more parts, as on video (each part's kernel `--kernel`, by default the recommended
 presets' for frames); over a 36-column feature stream, one part per column beside the embeddings,
-without and with the rows' neighbour graph; and level 1 of that stream as periods
+without and with the rows' neighbour graph (the rows as they are, and with a cycle of 4 rows added to them,
+so that the graph links windows of 4 rows: `model.refine_cycles`); and level 1 of that stream as periods
 (`streamer_core.periods.period_starts`).
 Prints one JSON line: the best of `--repeat` runs of each, in seconds."""
 from __future__ import annotations
@@ -24,7 +25,7 @@ import torch
 from streamer_core.config import IMPROVED_DEMARCATION
 from streamer_core.histograms import BINS, EDGE_BINS
 from streamer_core.periods import period_starts
-from streamer_core.refine import column_parts, part_kernel, refined_cuts
+from streamer_core.refine import column_parts, part_kernel, refined_cuts, row_graph
 
 PENALTY, MIN_EVENT, PERIODS_PENALTY = 0.2, 2, 0.5  # tiny-default's refine, min_event and refine_periods
 
@@ -35,6 +36,12 @@ def piecewise(starts: np.ndarray, inputs: int, width: int, rng: np.random.Genera
     levels = rng.normal(0, 1, (len(starts) + 1, width))
     owner = np.searchsorted(starts, np.arange(inputs), side="right")
     return (levels[owner] + rng.normal(0, 0.5, (inputs, width))).astype(np.float32)
+
+
+def graph_pass(features: list, rows: np.ndarray) -> list[int]:
+    """Level 0's feature pass with the rows' neighbour graph as the recommended presets draw it."""
+    graph = row_graph(rows, IMPROVED_DEMARCATION["refine_neighbours"], IMPROVED_DEMARCATION["refine_cycles"])
+    return refined_cuts(features, [], PENALTY, MIN_EVENT, "rbf", graph)
 
 
 def best_of(repeat: int, run: Callable[[], object]) -> float:
@@ -68,9 +75,9 @@ def main() -> None:
     rows = piecewise(starts, args.inputs, 36, rng)
     features = [(piecewise(starts, args.inputs, 32, rng), 1.0), *column_parts(rows, 1.0)]
     result["features_36_columns_s"] = best_of(args.repeat, partial(refined_cuts, features, [], PENALTY, MIN_EVENT))
-    graph = (rows, IMPROVED_DEMARCATION["refine_neighbours"])
-    with_graph = partial(refined_cuts, features, [], PENALTY, MIN_EVENT, "rbf", graph)
-    result["features_36_columns_graph_s"] = best_of(args.repeat, with_graph)
+    cycling = rows + np.tile(3 * rng.normal(size=(4, 36)), (-(-args.inputs // 4), 1))[:args.inputs]
+    for name, graph_rows in (("graph", rows), ("graph_cycle", cycling)):
+        result[f"features_36_columns_{name}_s"] = best_of(args.repeat, partial(graph_pass, features, graph_rows))
     level0 = [0, *starts.tolist(), args.inputs]
     result["features_periods_s"] = best_of(args.repeat, partial(period_starts, features, level0, PERIODS_PENALTY))
     print(json.dumps(result))

@@ -57,6 +57,8 @@ class ModelConfig:
     refine_neighbours: float = 0.0  # features, with refine: level 0's pass also weighs the feature rows'
     #                                 neighbour graph, this much beside the mean of the parts' kernels
     #                                 (streamer_core.refine.neighbour_gram; 0: no graph)
+    refine_cycles: bool = False  # features, with refine_neighbours: in a stream whose rows repeat a cycle of a
+    #                              few rows, the graph links windows of one cycle (streamer_core.refine.row_graph)
     cut_at: str = "sample"  # an event starts at its first sample's time ("sample", the paper) or, for
     #                         frames, midway after the sample before ("between"; streamer_core.timing)
     refine_kernel: str = "rbf"  # with refine: each part's kernel, exp(-d^2 / median d^2) ("rbf"),
@@ -138,13 +140,14 @@ class Config:
 # snippets, hard cuts (most of the frame changes colour at once, or over up to 2 s of a fade or a
 # dissolve) end the events of levels 0 and 1, level 0's events are placed again at the end of a
 # video (refine; frames by their colours and edges too, feature rows by each column and by their
-# neighbour graph; a feature stream's level 1 as periods of few kinds of level-0 event, refine_periods),
+# neighbour graph, of windows of a cycle where the rows repeat one; a feature stream's level 1 as
+# periods of few kinds of level-0 event, refine_periods),
 # and an event starting at a frame is stamped midway after the frame before (cut_at); chosen on the
 # tune corpora of benchmarks/quality.py, measured on its test corpora (the README's quality table).
 IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04,
                         "gradual_span": 4, "refine": 0.2, "refine_colour": 1.0,
-                        "refine_edges": 1.0, "refine_columns": 1.0, "refine_neighbours": 0.5, "refine_periods": 0.5,
-                        "cut_at": "between", "refine_kernel": "auto"}
+                        "refine_edges": 1.0, "refine_columns": 1.0, "refine_neighbours": 0.5,
+                        "refine_cycles": True, "refine_periods": 0.5, "cut_at": "between", "refine_kernel": "auto"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},

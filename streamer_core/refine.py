@@ -57,6 +57,13 @@ COLUMN_PARTS = 64
 # rows are its neighbours in time, and the graph cut running stretches up)
 NEIGHBOURS = 8
 NEIGHBOUR_GAP = 2
+# a stream's rows repeat a cycle of L rows (model.refine_cycles) when, for the first time among the lags 2 to
+# CYCLE_MOST, the columns' mean autocorrelation at L peaks CYCLE_MARGIN above its value at lag 1. Chosen on the
+# tune side (docs/quality-log.md, the 35th round): every margin from 0.3 to 0.8 found the cycle of the
+# regimes-tune streams built from Coffee and PigCVP (autocorrelation -0.3 at lag 1, +0.6 to +1.0 at 4) and none in
+# any BasicMotions stream (at most 0.29 above lag 1: walking and running repeat within a row or two)
+CYCLE_MOST = 12
+CYCLE_MARGIN = 0.5
 
 
 Parts = Sequence[tuple[np.ndarray, float]]  # ([N, D_k] rows of each input, weight) per part
@@ -141,9 +148,7 @@ def neighbour_gram(rows: np.ndarray) -> np.ndarray:
     phase of the same pattern is each other's nearest row all the same, and a change cuts few such
     links. Without self-links, splitting a stretch of alike rows at random gains nothing on average,
     so the graph adds no cuts of its own (tune: docs/quality-log.md, the 34th round)."""
-    x = np.asarray(rows, np.float64)
-    spread = x.std(0)
-    x = (x - x.mean(0)) / np.where(spread > 0, spread, 1.0)
+    x = standardised(np.asarray(rows, np.float64))
     distances = _squared_distances(x)
     index = np.arange(len(x))
     distances[np.abs(index[:, None] - index[None, :]) <= NEIGHBOUR_GAP] = np.inf
@@ -154,6 +159,44 @@ def neighbour_gram(rows: np.ndarray) -> np.ndarray:
         linked = np.isfinite(np.take_along_axis(distances, nearest, 1))
         graph[np.repeat(index, count)[linked.ravel()], nearest[linked]] = 1.0
     return np.maximum(graph, graph.T, out=graph)
+
+
+def row_cycle(rows: np.ndarray) -> int:
+    """The length in rows of the cycle a stream's feature rows repeat (CYCLE_MARGIN), 1 when they repeat
+    none."""
+    x = standardised(np.asarray(rows, np.float64))
+    lags = range(1, min(CYCLE_MOST, len(x) // 4) + 1)
+    correlation = [float((x[:-lag] * x[lag:]).mean()) * len(x) / (len(x) - lag) for lag in lags]
+    for lag in lags[1:-1]:
+        if correlation[lag - 1] - correlation[0] > CYCLE_MARGIN and correlation[lag - 1] >= correlation[lag]:
+            return lag
+    return 1
+
+
+def row_graph(rows: np.ndarray, weight: float, cycles: bool) -> Graph:
+    """prefix_gram's graph of a stream's feature rows at ``weight`` (None at 0). With ``cycles``, in a
+    stream whose rows repeat a cycle of L > 1 rows (row_cycle), each row stands for the window of L rows
+    around it (columns standardised; the ends repeat the first and last row) and the graph weighs L times
+    as much. Why: there a row is one phase of a pattern, and the same phase recurs in every other pattern
+    of the stream as much as in its own; a window holds the whole pattern, so a row's nearest windows are
+    those of its regime. Its links stand for L rows each (tune, regimes-tune: level 0 F1@0.5s 0.33 ->
+    0.61 with the weight L times, 0.42 at the row's; docs/quality-log.md, the 35th round)."""
+    if not weight:
+        return None
+    length = row_cycle(rows) if cycles else 1
+    if length == 1:
+        return rows, weight
+    x = standardised(np.asarray(rows, np.float64))
+    before = (length - 1) // 2
+    padded = np.concatenate([np.repeat(x[:1], before, 0), x, np.repeat(x[-1:], length - 1 - before, 0)])
+    return np.hstack([padded[i:i + len(x)] for i in range(length)]), weight * length
+
+
+def standardised(rows: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    """[N, F] rows, each column less its mean over time and over its spread (a spread at or below
+    ``floor`` taken as 1), in the rows' own dtype."""
+    spread = rows.std(0)
+    return (rows - rows.mean(0)) / np.where(spread > floor, spread, 1.0)
 
 
 def prefix_gram(parts: Parts, kernel: str = "rbf", graph: Graph = None) -> np.ndarray:

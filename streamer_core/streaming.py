@@ -25,7 +25,7 @@ from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
 from streamer_core.model import StreamerModel
 from streamer_core.periods import period_starts
-from streamer_core.refine import column_parts, confirmed_cuts, part_kernel, refined_cuts, transition_runs
+from streamer_core.refine import column_parts, confirmed_cuts, part_kernel, refined_cuts, row_graph, transition_runs
 from streamer_core.timing import start_offset_s
 
 
@@ -142,7 +142,7 @@ class Streamer:
         rows = np.stack(stream.rows) if stream.rows else None
         if rows is not None:
             cues += column_parts(rows, self.cfg.refine_columns)
-        graph = (rows, self.cfg.refine_neighbours) if rows is not None and self.cfg.refine_neighbours else None
+        graph = None if rows is None else row_graph(rows, self.cfg.refine_neighbours, self.cfg.refine_cycles)
         hard = confirmed_cuts(stream.hard_cuts, stream.changes, colours)
         kernel = part_kernel(self.cfg.refine_kernel, self.cfg.input_kind)
         kept = set(hard)

@@ -51,7 +51,7 @@ from pipelines.results.tables import EVENTS_SCHEMA
 from streamer_core.config import IMPROVED_DEMARCATION
 from streamer_core.hierarchy import Hierarchy
 from streamer_core.histograms import colour_histograms, edge_histograms
-from streamer_core.refine import column_parts, part_kernel, refined_cuts
+from streamer_core.refine import column_parts, part_kernel, refined_cuts, row_graph, standardised
 from streamer_core.timing import start_offset_s
 
 with warnings.catch_warnings():  # finch warns at import that its optional ANN backend is absent
@@ -63,7 +63,9 @@ PELT_PENALTY = 0.2  # per cut, times features x ln(snippets): BIC-like, so one v
 KERNEL_PENALTY = 0.2  # per cut, times ln(snippets) (the rbf cost of a snippet is at most 1)
 CUES_KERNEL = IMPROVED_DEMARCATION["refine_kernel"]  # kernel-cues: the recommended presets' pass
 CUES_NEIGHBOURS = IMPROVED_DEMARCATION["refine_neighbours"]
+CUES_CYCLES = IMPROVED_DEMARCATION["refine_cycles"]
 CLASP_COMPONENTS = 8
+SPREAD_FLOOR = 1e-6  # a feature whose spread over time is at most this is left unscaled (it barely moves)
 # ClaSP's defaults (a window searched for per series, no change within 5 windows of another, each
 # split kept only past a significance test made for series of thousands of points, z-normalised
 # subsequences) found no cut on any corpus here. Here: a window of CLASP_WINDOW snippets, changes at
@@ -101,9 +103,7 @@ def snippet_features(samples: np.ndarray, size: int = 16) -> np.ndarray:
         rows, cols = (np.linspace(0, d - 1, size).round().astype(int) for d in (h, w))
         samples, h, w = samples[:, rows][:, :, cols], size, size
     blocks = samples.reshape(n, size, h // size, size, w // size, c).astype(np.float32).mean(axis=(2, 4))
-    flat = blocks.reshape(n, -1)
-    std = flat.std(axis=0)
-    return ((flat - flat.mean(axis=0)) / np.where(std > 1e-6, std, 1.0)).astype(np.float32)
+    return standardised(blocks.reshape(n, -1), SPREAD_FLOOR).astype(np.float32)
 
 
 def load_video(row: ManifestRow, snippet_size: float = 0.5, size: int = 16,
@@ -115,8 +115,7 @@ def load_video(row: ManifestRow, snippet_size: float = 0.5, size: int = 16,
         return VideoInput(row.video_id, 0.0, row.uri, counts=tuple(counts), error=chunks[-1]["error"])
     samples = np.concatenate([c["samples"] for c in chunks])
     frames = samples.ndim == 4
-    feats = (snippet_features(samples, size) if frames else
-             (samples - samples.mean(0)) / np.where(samples.std(0) > 1e-6, samples.std(0), 1.0))
+    feats = snippet_features(samples, size) if frames else standardised(samples, SPREAD_FLOOR)
     offset = start_offset_s("between", "frames" if frames else "features", snippet_size)
     pixels = torch.from_numpy(samples).permute(0, 3, 1, 2) / 127.5 - 1 if frames else None
     colours, edges = ((h(pixels) if frames else np.zeros((len(samples), 0), np.float32))
@@ -260,7 +259,7 @@ def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, cues: float = 0.0
     ``cues``, the same exact pass with refinement's cues as parts of the kernel, each weighed by
     it (the colour and edge histograms of video snippets, the columns of feature rows), each part's
     kernel and the feature rows' neighbour graph the recommended presets' (``model.refine_kernel``,
-    ``model.refine_neighbours``)."""
+    ``model.refine_neighbours``, ``model.refine_cycles``)."""
     import ruptures
 
     n = len(video.features)
@@ -270,7 +269,7 @@ def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, cues: float = 0.0
         frames = bool(video.histograms.size)
         extra = [(video.histograms, cues), (video.edges, cues)] if frames else column_parts(video.features, cues)
         shape = part_kernel(CUES_KERNEL, "frames" if frames else "features")
-        graph = None if frames else (video.features, CUES_NEIGHBOURS)
+        graph = None if frames else row_graph(video.features, CUES_NEIGHBOURS, CUES_CYCLES)
         return [_cut_times(video, refined_cuts([(video.features, 1.0), *extra], [], penalty, 2, shape, graph))]
     algo = ruptures.KernelCPD(kernel="rbf", min_size=2).fit(video.features.astype(np.float64))
     return [_cut_times(video, algo.predict(pen=penalty * np.log(n)))]

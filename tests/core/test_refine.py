@@ -24,6 +24,8 @@ from streamer_core.refine import (
     part_kernel,
     prefix_gram,
     refined_cuts,
+    row_cycle,
+    row_graph,
 )
 
 
@@ -172,6 +174,51 @@ def test_a_regime_of_one_repeated_pattern_is_found_by_its_rows_nearest_neighbour
     found = kernel_cuts([(rows, 1.0)], 2.0, 4, graph=(rows, 0.5))
     assert len(found) == 2 and abs(found[0] - 60) <= 1 and found[1] == 120
     np.testing.assert_array_equal(prefix_gram([(rows, 1.0)], graph=(rows, 0.0)), prefix_gram([(rows, 1.0)]))
+
+
+def cycling(phases: list[float], repeats: int, rng: np.random.Generator) -> np.ndarray:
+    """A regime of one column that runs through ``phases`` ``repeats`` times, with noise of spread 1."""
+    return np.concatenate([np.array(phases)[:, None] + rng.normal(0, 1.0, (len(phases), 1)) for _ in range(repeats)])
+
+
+def test_the_cycle_of_rows_is_the_first_lag_whose_autocorrelation_peaks_well_above_the_next_rows():
+    """row_cycle: patterns of 4 and 3 rows are found at their length (not at a multiple of it); a random
+    walk, whose rows are each most like the next, plain noise, and a stream too short to tell repeat none."""
+    rng = np.random.default_rng(0)
+    assert row_cycle(cycling([0, 10, 20, 30], 15, rng)) == 4
+    assert row_cycle(np.hstack([cycling([0, 10, 20], 20, rng), cycling([5, 0, -5], 20, rng)])) == 3
+    assert row_cycle(np.cumsum(rng.normal(size=(200, 3)), 0)) == 1
+    assert row_cycle(rng.normal(size=(200, 3))) == 1
+    assert row_cycle(cycling([0, 10, 20, 30], 15, rng)[:7]) == 1
+
+
+def test_a_cycling_stream_links_windows_of_its_cycle_at_the_cycles_weight():
+    """row_graph: without a cycle (or without model.refine_cycles) the rows themselves at the weight given;
+    with one of 4 rows, each row stands for the standardised rows from one before it to two after it (the
+    ends repeated), weighed 4 times; at weight 0, no graph."""
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(50, 2))
+    assert row_graph(noise, 0.5, True)[0] is noise and row_graph(noise, 0.5, True)[1] == 0.5
+    rows = np.hstack([cycling([0, 10, 20, 30], 15, rng), rng.normal(size=(60, 1))])
+    assert row_graph(rows, 0.5, False)[0] is rows and row_graph(rows, 0.0, True) is None
+    windows, weight = row_graph(rows, 0.5, True)
+    z = (rows - rows.mean(0)) / rows.std(0)
+    assert weight == 2.0 and windows.shape == (60, 8)
+    np.testing.assert_allclose(windows[10], z[9:13].ravel())
+    np.testing.assert_allclose(windows[0], np.r_[z[0], z[0], z[1], z[2]])
+    np.testing.assert_allclose(windows[59], np.r_[z[58], z[59], z[59], z[59]])
+
+
+def test_regimes_whose_phases_differ_only_in_order_are_found_by_windows_of_their_cycle():
+    """model.refine_cycles: two regimes run through the same four phases in two orders, so every row has
+    rows of its own phase in both, and neither the kernel nor the graph of single rows can tell them
+    apart; a window of the cycle holds the order, and the graph of windows finds both changes."""
+    rng = np.random.default_rng(0)
+    rows = np.concatenate([cycling(order, 15, rng) for order in ([0, 10, 20, 30], [0, 20, 10, 30], [0, 10, 20, 30])])
+    assert kernel_cuts([(rows, 1.0)], 2.0, 4) == []
+    assert kernel_cuts([(rows, 1.0)], 2.0, 4, graph=row_graph(rows, 0.5, False)) == []
+    found = kernel_cuts([(rows, 1.0)], 2.0, 4, graph=row_graph(rows, 0.5, True))
+    assert len(found) == 2 and abs(found[0] - 60) <= 1 and abs(found[1] - 120) <= 1
 
 
 def test_a_channel_mostly_alike_still_counts_and_an_idle_one_weighs_nothing():
