@@ -162,8 +162,11 @@ def neighbour_gram(rows: np.ndarray) -> np.ndarray:
 
 
 def row_cycle(rows: np.ndarray) -> int:
-    """The length in rows of the cycle a stream's feature rows repeat (CYCLE_MARGIN), 1 when they repeat
-    none."""
+    """The length L in rows of the cycle a stream's feature rows repeat, 1 when they repeat none: the
+    first lag from 2 to CYCLE_MOST (at most a quarter of the rows) where the columns' mean
+    autocorrelation peaks more than CYCLE_MARGIN above its value at lag 1. Why the margin: rows of
+    one motion are each most like the next, and rows of a pattern spread over L rows are most like
+    the row L on."""
     x = standardised(np.asarray(rows, np.float64))
     lags = range(1, min(CYCLE_MOST, len(x) // 4) + 1)
     correlation = [float((x[:-lag] * x[lag:]).mean()) * len(x) / (len(x) - lag) for lag in lags]
