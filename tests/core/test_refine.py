@@ -285,6 +285,23 @@ def test_refined_hierarchy_nests_and_finds_the_planted_changes(levels):
     assert all(e.embedding.shape == (model.cfg.embed_dim,) for level in h.levels for e in level)
 
 
+def test_the_recommended_pass_draws_windows_of_a_cycle_from_the_streams_rows():
+    """model.refine_cycles through a learned tiny-default Streamer: on the regimes whose phases differ
+    only in order, level 0 finds both changes with it and neither without it."""
+    rng = np.random.default_rng(0)
+    orders = ([0, 10, 20, 30], [0, 20, 10, 30], [0, 10, 20, 30])
+    rows = np.concatenate([cycling(order, 15, rng) for order in orders]).astype(np.float32)
+    model = learned([], rows)
+    found = {}
+    with torch.no_grad():
+        for cycles in (False, True):
+            model.cfg.refine_cycles = cycles
+            (h,) = Streamer(model).run([StreamSource("v", [rows])])
+            fine = np.array(h.boundaries(0)) / model.cfg.snippet_size
+            found[cycles] = [bool(len(fine)) and np.abs(fine - change).min() <= 1 for change in (60, 120)]
+    assert found == {False: [False, False], True: [True, True]}
+
+
 def test_coarse_pass_places_level_one_of_feature_streams_over_level_zero_events():
     """model.refine_coarse: on feature streams level 1 is placed by the pass over level 0's events,
     each level-1 event holding at least two of them; it finds the planted scenes that level 1's
