@@ -24,8 +24,9 @@ import torch
 
 from streamer_core.config import IMPROVED_DEMARCATION
 from streamer_core.histograms import BINS, EDGE_BINS
+from streamer_core.neighbours import row_graph
 from streamer_core.periods import period_starts
-from streamer_core.refine import column_parts, part_kernel, refined_cuts, row_graph
+from streamer_core.refine import column_parts, part_kernel, refined_cuts
 
 PENALTY, MIN_EVENT, PERIODS_PENALTY = 0.2, 2, 0.5  # tiny-default's refine, min_event and refine_periods
 

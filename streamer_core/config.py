@@ -56,9 +56,9 @@ class ModelConfig:
     #                              (streamer_core.refine.column_parts; 0: embeddings alone)
     refine_neighbours: float = 0.0  # features, with refine: level 0's pass also weighs the feature rows'
     #                                 neighbour graph, this much beside the mean of the parts' kernels
-    #                                 (streamer_core.refine.neighbour_gram; 0: no graph)
+    #                                 (streamer_core.neighbours.neighbour_gram; 0: no graph)
     refine_cycles: bool = False  # features, with refine_neighbours: in a stream whose rows repeat a cycle of a
-    #                              few rows, the graph links windows of one cycle (streamer_core.refine.row_graph)
+    #                              few rows, the graph links windows of one cycle (streamer_core.neighbours.row_graph)
     cut_at: str = "sample"  # an event starts at its first sample's time ("sample", the paper) or, for
     #                         frames, midway after the sample before ("between"; streamer_core.timing)
     refine_kernel: str = "rbf"  # with refine: each part's kernel, exp(-d^2 / median d^2) ("rbf"),

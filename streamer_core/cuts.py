@@ -8,8 +8,9 @@ grid, and the change of an input is the median over the grid of each region's sq
 change (channels summed, frames in [-1, 1]): it stays near 0 unless more than half the regions
 moved. On the sample corpora, at 32 and 128 pixels, a cut scores at least 0.078 and anything
 else at most 0.014. A gradual transition (a fade, a dissolve) that changes enough between two inputs
-passes at several inputs in a row, which refinement takes as one transition at its middle
-(streamer_core.refine.confirmed_cuts). One that never changes enough between two inputs (a 1 s
+passes at several inputs in a row, one transition at its middle. At the end of a video a transition
+stands only as a lone peak of change against the inputs around it, where the colours change for good
+(confirmed_cuts): fast motion, a shaking camera and a flicker pass the threshold too. One that never changes enough between two inputs (a 1 s
 dissolve at 2 inputs/s: 0.024 and 0.036 on a tune corpus) is found by `gradual_span`: a short run
 of moderate changes, after a steady stretch, whose first and last frames differ like a cut's.
 A whip pan could pass for a cut."""
@@ -17,10 +18,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 REGIONS = 8
+# a hard cut stands when its change is CONFIRM_RATIO times the mean change of the CONFIRM_SPAN inputs
+# on either side, less the CONFIRM_TRIM largest: fast motion and a shaking camera change most of the
+# frame at every input, a cut at one only; the largest are left out because in quick editing other
+# cuts fall within the span. PySceneDetect's AdaptiveDetector takes 3.0 and 2, nothing left out.
+# Chosen on the tune corpora with a handheld camera (benchmarks/quality.py sample-515, sample-517:
+# scene F1 0.70 and 0.53 at 3, 2, 0; 0.91 and 0.85 at 8, 4, 2; the steady ones 1.00 either way)
+CONFIRM_RATIO = 8.0
+CONFIRM_SPAN = 4
+CONFIRM_TRIM = 2
+# with colour histograms, a hard cut also stands only where the colours change for good: the mean
+# histogram of the PERSIST_SPAN inputs after the transition differs from that of the ones before it
+# PERSIST_RATIO times as much as the histograms change from one input to the next around it (the
+# same surrounding and trim as above). A jolt of a handheld camera or a flicker passes the rules above
+# and leaves the colours as they were. Chosen on the tune corpora (benchmarks/quality.py, seed 0): of
+# the 13 hard cuts that stood at no scene change (7 on sample-515, 6 on sample-517: shaking, flicker)
+# ratios 2 to 4 drop 12 and keep all 150 that stood at one (1: 11 dropped; 6: a scene change lost).
+PERSIST_SPAN = 3
+PERSIST_RATIO = 2.0
 
 
 def region_colours(frames: torch.Tensor) -> torch.Tensor:
@@ -51,3 +71,52 @@ def gradual_span(colours: Sequence[torch.Tensor], changes: Sequence[float], thre
         if steady and float(change(start, colours[-1][None])) > threshold >= float(change(start, colours[-2][None])):
             return k
     return 0
+
+
+def transition_runs(cuts: Sequence[int]) -> list[list[int]]:
+    """Hard cuts (sample indices) grouped into runs at consecutive samples: one transition each."""
+    runs: list[list[int]] = []
+    for sample in sorted(set(cuts)):
+        if runs and sample == runs[-1][-1] + 1:
+            runs[-1].append(sample)
+        else:
+            runs.append([sample])
+    return runs
+
+
+def _around(values: np.ndarray, first: int, last: int) -> np.ndarray:
+    """``values[i]`` for the CONFIRM_SPAN ``i`` before ``first`` and from ``last`` on, less the
+    CONFIRM_TRIM largest (all of them when there are no more than that)."""
+    around = np.sort(np.r_[values[max(0, first - CONFIRM_SPAN):first], values[last:last + CONFIRM_SPAN]])
+    return around[:-CONFIRM_TRIM] if len(around) > CONFIRM_TRIM else around
+
+
+def _colours_persist(histograms: np.ndarray, steps: np.ndarray, first: int, last: int) -> bool:
+    """Whether the colours after a transition (samples first+1 .. last are its new frames) differ
+    from those before it more than they change between neighbouring samples around it (``steps[i]``:
+    the histograms' squared change from sample i to i + 1)."""
+    before = histograms[max(0, first + 1 - PERSIST_SPAN):first + 1].mean(0)
+    after = histograms[last:last + PERSIST_SPAN].mean(0)
+    around = _around(steps, first, last)
+    return not len(around) or ((after - before) ** 2).sum() >= PERSIST_RATIO * around.mean()
+
+
+def confirmed_cuts(cuts: Sequence[int], changes: Sequence[float], histograms: np.ndarray | None = None) -> list[int]:
+    """The hard cuts (sample indices; ``changes[i - 1]`` is sample i's change) that stand: a run of
+    them at consecutive samples is one transition (a dissolve or a fade changes most of the frame
+    at several samples in a row, each past the threshold), which stands at its middle sample when
+    its largest change is at least CONFIRM_RATIO times the mean change of the CONFIRM_SPAN samples
+    before and after the run, less their CONFIRM_TRIM largest, and, given each sample's colour
+    ``histograms``, when the colours persist (PERSIST_RATIO); a lone cut is a run of one."""
+    changes = np.asarray(changes, np.float64)
+    steps = None if histograms is None else ((histograms[1:] - histograms[:-1]) ** 2).sum(1)  # once per video
+    kept = []
+    for run in transition_runs(cuts):
+        first, last = run[0] - 1, run[-1]  # the run's changes are changes[first:last]
+        around = _around(changes, first, last)
+        if len(around) and changes[first:last].max() < CONFIRM_RATIO * around.mean():
+            continue
+        if histograms is not None and not _colours_persist(histograms, steps, first, last):
+            continue
+        kept.append(-(-(first + last) // 2))  # the middle sample (the later of two)
+    return kept

@@ -10,7 +10,8 @@ exactly (PELT). Its kernel is the weighted mean of one kernel per part (the embe
 histogram, each column; rbf or laplace: part_kernel), each with its part's median-distance
 bandwidth: a change that shows in one part only, as when a small object changes its shape, stands
 out as much as in that part alone, where one kernel over all the parts together would drown it in
-the others' distances. Hard cuts stay cuts: the pass runs between them. Long videos are taken in
+the others' distances. Feature rows also bring their neighbour graph (streamer_core.neighbours).
+Hard cuts that stand (streamer_core.cuts.confirmed_cuts) stay cuts: the pass runs between them. Long videos are taken in
 windows of ``WINDOW`` inputs, each restarting at the last cut kept before the end of the previous
 one, so memory stays bounded.
 """
@@ -22,26 +23,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from streamer_core.compiled import compiled
+from streamer_core.neighbours import Graph, neighbour_gram, squared_distances
 
 WINDOW = 1024  # inputs per pass: the kernel's prefix sums hold (WINDOW + 1)^2 numbers
-# a hard cut stands when its change is CONFIRM_RATIO times the mean change of the CONFIRM_SPAN inputs
-# on either side, less the CONFIRM_TRIM largest: fast motion and a shaking camera change most of the
-# frame at every input, a cut at one only; the largest are left out because in quick editing other
-# cuts fall within the span. PySceneDetect's AdaptiveDetector takes 3.0 and 2, nothing left out.
-# Chosen on the tune corpora with a handheld camera (benchmarks/quality.py sample-515, sample-517:
-# scene F1 0.70 and 0.53 at 3, 2, 0; 0.91 and 0.85 at 8, 4, 2; the steady ones 1.00 either way)
-CONFIRM_RATIO = 8.0
-CONFIRM_SPAN = 4
-CONFIRM_TRIM = 2
-# with colour histograms, a hard cut also stands only where the colours change for good: the mean
-# histogram of the PERSIST_SPAN inputs after the transition differs from that of the ones before it
-# PERSIST_RATIO times as much as the histograms change from one input to the next around it (the
-# same surrounding and trim as above). A jolt of a handheld camera or a flicker passes the rules above
-# and leaves the colours as they were. Chosen on the tune corpora (benchmarks/quality.py, seed 0): of
-# the 13 hard cuts that stood at no scene change (7 on sample-515, 6 on sample-517: shaking, flicker)
-# ratios 2 to 4 drop 12 and keep all 150 that stood at one (1: 11 dropped; 6: a scene change lost).
-PERSIST_SPAN = 3
-PERSIST_RATIO = 2.0
 MARGIN = 128  # cuts in a window's last MARGIN inputs are left to the next window
 # the median of a part's distances is taken over the pairs of at most this many evenly spaced inputs
 # (the median of all pairs cost a window of 1,024 inputs 15 ms a part; any video up to 2 minutes at
@@ -50,24 +34,8 @@ MEDIAN_INPUTS = 256
 # feature rows wider than this are split into this many groups of neighbouring columns, one kernel
 # each, rather than one kernel per column: every kernel costs an N x N matrix per window
 COLUMN_PARTS = 64
-# the neighbour graph of feature rows (model.refine_neighbours): each row's NEIGHBOURS nearest rows, none
-# of them within NEIGHBOUR_GAP rows of it in time. Chosen on the tune side (docs/quality-log.md, the 34th
-# round): 6 to 10 neighbours and a gap of 2 kept every tune group at or above the pass without the graph;
-# 12 or 16 neighbours lost on the BasicMotions streams, and so did a gap of 1 (with none, a row's nearest
-# rows are its neighbours in time, and the graph cut running stretches up)
-NEIGHBOURS = 8
-NEIGHBOUR_GAP = 2
-# a stream's rows repeat a cycle of L rows (model.refine_cycles) when, for the first time among the lags 2 to
-# CYCLE_MOST, the columns' mean autocorrelation at L peaks CYCLE_MARGIN above its value at lag 1. Chosen on the
-# tune side (docs/quality-log.md, the 35th round): every margin from 0.3 to 0.8 found the cycle of the
-# regimes-tune streams built from Coffee and PigCVP (autocorrelation -0.3 at lag 1, +0.6 to +1.0 at 4) and none in
-# any BasicMotions stream (at most 0.29 above lag 1: walking and running repeat within a row or two)
-CYCLE_MOST = 12
-CYCLE_MARGIN = 0.5
-
 
 Parts = Sequence[tuple[np.ndarray, float]]  # ([N, D_k] rows of each input, weight) per part
-Graph = tuple[np.ndarray, float] | None  # ([N, F] feature rows, their neighbour graph's weight)
 
 
 def part_kernel(setting: str, input_kind: str) -> str:
@@ -79,17 +47,6 @@ def part_kernel(setting: str, input_kind: str) -> str:
     if setting == "auto":
         return "laplace" if input_kind == "frames" else "rbf"
     return setting
-
-
-def _squared_distances(x: np.ndarray) -> np.ndarray:
-    """[N, D] -> [N, N] squared euclidean distances (in place: with a part per column, N x N
-    temporaries were most of the pass's time)."""
-    squared = (x * x).sum(1)
-    distances = x @ x.T
-    distances *= -2
-    distances += squared[:, None]
-    distances += squared[None, :]
-    return np.maximum(distances, 0.0, out=distances)
 
 
 def _bandwidth(distances: np.ndarray) -> tuple[float, bool]:
@@ -140,68 +97,6 @@ def _add_kernel(gram: np.ndarray, distances: np.ndarray, bandwidth: float, weigh
     gram += distances
 
 
-def neighbour_gram(rows: np.ndarray) -> np.ndarray:
-    """[N, N] 1 where one of two rows is among the other's NEIGHBOURS nearest (columns standardised;
-    rows within NEIGHBOUR_GAP of each other, a row and itself included, never count), else 0. Why:
-    a regime of one repeated pattern runs through rows that differ from each other as much as from
-    another regime's (a pattern's phases), so a kernel of distances sees it as a mixture; the same
-    phase of the same pattern is each other's nearest row all the same, and a change cuts few such
-    links. Without self-links, splitting a stretch of alike rows at random gains nothing on average,
-    so the graph adds no cuts of its own (tune: docs/quality-log.md, the 34th round)."""
-    x = standardised(np.asarray(rows, np.float64))
-    distances = _squared_distances(x)
-    index = np.arange(len(x))
-    distances[np.abs(index[:, None] - index[None, :]) <= NEIGHBOUR_GAP] = np.inf
-    graph = np.zeros_like(distances)
-    count = min(NEIGHBOURS, len(x) - 1)
-    if count > 0:
-        nearest = np.argpartition(distances, count - 1, axis=1)[:, :count]
-        linked = np.isfinite(np.take_along_axis(distances, nearest, 1))
-        graph[np.repeat(index, count)[linked.ravel()], nearest[linked]] = 1.0
-    return np.maximum(graph, graph.T, out=graph)
-
-
-def row_cycle(rows: np.ndarray) -> int:
-    """The length L in rows of the cycle a stream's feature rows repeat, 1 when they repeat none: the
-    first lag from 2 to CYCLE_MOST (at most a quarter of the rows) where the columns' mean
-    autocorrelation peaks more than CYCLE_MARGIN above its value at lag 1. Why the margin: rows of
-    one motion are each most like the next, and rows of a pattern spread over L rows are most like
-    the row L on."""
-    x = standardised(np.asarray(rows, np.float64))
-    lags = range(1, min(CYCLE_MOST, len(x) // 4) + 1)
-    correlation = [float((x[:-lag] * x[lag:]).mean()) * len(x) / (len(x) - lag) for lag in lags]
-    for lag in lags[1:-1]:
-        if correlation[lag - 1] - correlation[0] > CYCLE_MARGIN and correlation[lag - 1] >= correlation[lag]:
-            return lag
-    return 1
-
-
-def row_graph(rows: np.ndarray, weight: float, cycles: bool) -> Graph:
-    """prefix_gram's graph of a stream's feature rows at ``weight`` (None at 0). With ``cycles``, in a
-    stream whose rows repeat a cycle of L > 1 rows (row_cycle), each row stands for the window of L rows
-    around it (columns standardised; the ends repeat the first and last row) and the graph weighs L times
-    as much. Why: there a row is one phase of a pattern, and the same phase recurs in every other pattern
-    of the stream as much as in its own; a window holds the whole pattern, so a row's nearest windows are
-    those of its regime. Its links stand for L rows each (tune, regimes-tune: level 0 F1@0.5s 0.33 ->
-    0.61 with the weight L times, 0.42 at the row's; docs/quality-log.md, the 35th round)."""
-    if not weight:
-        return None
-    length = row_cycle(rows) if cycles else 1
-    if length == 1:
-        return rows, weight
-    x = standardised(np.asarray(rows, np.float64))
-    before = (length - 1) // 2
-    padded = np.concatenate([np.repeat(x[:1], before, 0), x, np.repeat(x[-1:], length - 1 - before, 0)])
-    return np.hstack([padded[i:i + len(x)] for i in range(length)]), weight * length
-
-
-def standardised(rows: np.ndarray, floor: float = 0.0) -> np.ndarray:
-    """[N, F] rows, each column less its mean over time and over its spread (a spread at or below
-    ``floor`` taken as 1), in the rows' own dtype."""
-    spread = rows.std(0)
-    return (rows - rows.mean(0)) / np.where(spread > floor, spread, 1.0)
-
-
 def prefix_gram(parts: Parts, kernel: str = "rbf", graph: Graph = None) -> np.ndarray:
     """2-D prefix sums of the weighted mean of the parts' Gram matrices (``kernel``: _add_kernel),
     plus the neighbour graph of ``graph``'s rows at its weight (neighbour_gram).
@@ -218,7 +113,7 @@ def prefix_gram(parts: Parts, kernel: str = "rbf", graph: Graph = None) -> np.nd
     gram = np.zeros((len(weighed[0][0]),) * 2)
     total, alike = 0.0, []
     for x, weight in weighed:
-        distances = _squared_distances(x)
+        distances = squared_distances(x)
         bandwidth, mostly_alike = _bandwidth(distances)
         if mostly_alike and bandwidth:
             alike.append((x / np.sqrt(bandwidth), weight))
@@ -226,7 +121,7 @@ def prefix_gram(parts: Parts, kernel: str = "rbf", graph: Graph = None) -> np.nd
             _add_kernel(gram, distances, bandwidth, weight, kernel)
             total += weight
     if alike:
-        distances = _squared_distances(np.hstack([x for x, _ in alike]))
+        distances = squared_distances(np.hstack([x for x, _ in alike]))
         weight = sum(weight for _, weight in alike)
         _add_kernel(gram, distances, _bandwidth(distances)[0], weight, kernel)
         total += weight
@@ -328,52 +223,3 @@ def refined_cuts(parts: Parts, forced: Sequence[int], penalty: float, min_size: 
                 cuts += found
                 start = end
     return sorted(set(cuts) | set(edges[1:-1]))
-
-
-def transition_runs(cuts: Sequence[int]) -> list[list[int]]:
-    """Hard cuts (sample indices) grouped into runs at consecutive samples: one transition each."""
-    runs: list[list[int]] = []
-    for sample in sorted(set(cuts)):
-        if runs and sample == runs[-1][-1] + 1:
-            runs[-1].append(sample)
-        else:
-            runs.append([sample])
-    return runs
-
-
-def _around(values: np.ndarray, first: int, last: int) -> np.ndarray:
-    """``values[i]`` for the CONFIRM_SPAN ``i`` before ``first`` and from ``last`` on, less the
-    CONFIRM_TRIM largest (all of them when there are no more than that)."""
-    around = np.sort(np.r_[values[max(0, first - CONFIRM_SPAN):first], values[last:last + CONFIRM_SPAN]])
-    return around[:-CONFIRM_TRIM] if len(around) > CONFIRM_TRIM else around
-
-
-def _colours_persist(histograms: np.ndarray, steps: np.ndarray, first: int, last: int) -> bool:
-    """Whether the colours after a transition (samples first+1 .. last are its new frames) differ
-    from those before it more than they change between neighbouring samples around it (``steps[i]``:
-    the histograms' squared change from sample i to i + 1)."""
-    before = histograms[max(0, first + 1 - PERSIST_SPAN):first + 1].mean(0)
-    after = histograms[last:last + PERSIST_SPAN].mean(0)
-    around = _around(steps, first, last)
-    return not len(around) or ((after - before) ** 2).sum() >= PERSIST_RATIO * around.mean()
-
-
-def confirmed_cuts(cuts: Sequence[int], changes: Sequence[float], histograms: np.ndarray | None = None) -> list[int]:
-    """The hard cuts (sample indices; ``changes[i - 1]`` is sample i's change) that stand: a run of
-    them at consecutive samples is one transition (a dissolve or a fade changes most of the frame
-    at several samples in a row, each past the threshold), which stands at its middle sample when
-    its largest change is at least CONFIRM_RATIO times the mean change of the CONFIRM_SPAN samples
-    before and after the run, less their CONFIRM_TRIM largest, and, given each sample's colour
-    ``histograms``, when the colours persist (PERSIST_RATIO); a lone cut is a run of one."""
-    changes = np.asarray(changes, np.float64)
-    steps = None if histograms is None else ((histograms[1:] - histograms[:-1]) ** 2).sum(1)  # once per video
-    kept = []
-    for run in transition_runs(cuts):
-        first, last = run[0] - 1, run[-1]  # the run's changes are changes[first:last]
-        around = _around(changes, first, last)
-        if len(around) and changes[first:last].max() < CONFIRM_RATIO * around.mean():
-            continue
-        if histograms is not None and not _colours_persist(histograms, steps, first, last):
-            continue
-        kept.append(-(-(first + last) // 2))  # the middle sample (the later of two)
-    return kept

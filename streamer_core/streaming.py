@@ -24,8 +24,9 @@ from streamer_core.hooks import Hooks, Watching
 from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
 from streamer_core.model import StreamerModel
+from streamer_core.neighbours import row_graph
 from streamer_core.periods import period_starts
-from streamer_core.refine import column_parts, confirmed_cuts, part_kernel, refined_cuts, row_graph, transition_runs
+from streamer_core.refine import column_parts, part_kernel, refined_cuts
 from streamer_core.timing import start_offset_s
 
 
@@ -143,10 +144,10 @@ class Streamer:
         if rows is not None:
             cues += column_parts(rows, self.cfg.refine_columns)
         graph = None if rows is None else row_graph(rows, self.cfg.refine_neighbours, self.cfg.refine_cycles)
-        hard = confirmed_cuts(stream.hard_cuts, stream.changes, colours)
+        hard = cuts.confirmed_cuts(stream.hard_cuts, stream.changes, colours)
         kernel = part_kernel(self.cfg.refine_kernel, self.cfg.input_kind)
         kept = set(hard)
-        doubted = {s for run in transition_runs(stream.hard_cuts) if kept.isdisjoint(run) for s in run}
+        doubted = {s for run in cuts.transition_runs(stream.hard_cuts) if kept.isdisjoint(run) for s in run}
         placed: list[set[int]] = []  # per re-placed level: the samples where its events start
         inputs, starts, found = samples, np.arange(len(samples)), []
         for level in range(count):

@@ -51,7 +51,8 @@ from pipelines.results.tables import EVENTS_SCHEMA
 from streamer_core.config import IMPROVED_DEMARCATION
 from streamer_core.hierarchy import Hierarchy
 from streamer_core.histograms import colour_histograms, edge_histograms
-from streamer_core.refine import column_parts, part_kernel, refined_cuts, row_graph, standardised
+from streamer_core.neighbours import row_graph, standardised
+from streamer_core.refine import column_parts, part_kernel, refined_cuts
 from streamer_core.timing import start_offset_s
 
 with warnings.catch_warnings():  # finch warns at import that its optional ANN backend is absent

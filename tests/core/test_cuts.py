@@ -1,4 +1,5 @@
-"""Hard cuts (model.hard_cut): what counts as one, and how they end events at levels 0 and 1."""
+"""Hard cuts (model.hard_cut): what counts as one, which stand at the end of a video, and how they end
+events at levels 0 and 1."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -152,3 +153,37 @@ def test_a_gradual_transition_ends_the_events_of_levels_0_and_1_and_refines_to_i
         (refined,) = Streamer(StreamerModel(refined_cfg.model).eval()).run([StreamSource("a", [frames])])
     # the run of samples 8-9 stands at its middle, sample 8 (between 7 and 9), stamped midway after sample 7
     assert refined.boundaries(0)[:1] == [8 * STEP - STEP / 2] and 8 * STEP - STEP / 2 in refined.boundaries(1)
+
+
+def test_a_hard_cut_stands_only_as_a_lone_peak_of_change():
+    changes = [0.01, 0.01, 0.30, 0.01, 0.01,  # sample 3: a cut between still shots
+               0.12, 0.15, 0.20, 0.14, 0.13]  # sample 8: as large, but amid fast motion
+    assert cuts.confirmed_cuts([3, 8], changes) == [3]
+    assert cuts.confirmed_cuts([1], [0.5]) == [1]  # nothing around it to doubt it by
+
+
+def test_with_colours_a_hard_cut_stands_only_where_the_colours_change_for_good():
+    rng = np.random.default_rng(0)
+    red, blue = np.eye(4)[0], np.eye(4)[2]
+    changes = [0.01] * 4 + [0.30] + [0.01] * 4 + [0.30] + [0.01] * 4  # cuts at samples 5 and 10, alike
+    colours = np.array([red] * 5 + [blue] * 5 + [blue] * 5) + rng.normal(0, 0.01, (15, 4))
+    assert cuts.confirmed_cuts([5, 10], changes) == [5, 10]
+    assert cuts.confirmed_cuts([5, 10], changes, colours) == [5]  # at 10 the colours stay as they were (a jolt)
+    flicker = colours + np.r_[[0.0, 0.2] * 7, [0.0]][:, None] * blue  # colours that swing at every input
+    assert cuts.confirmed_cuts([5, 10], changes, flicker) == [5]  # still a change for good, beside the swing
+
+
+def test_a_run_of_hard_cuts_is_one_transition_kept_at_its_middle():
+    still = [0.01] * 6
+    dissolve = still + [0.10, 0.12] + still  # samples 7 and 8 both past the threshold
+    assert cuts.confirmed_cuts([7, 8], dissolve) == [7]  # between samples 6 and 8, which differ most
+    fade = still + [0.08, 0.11, 0.09] + still
+    assert cuts.confirmed_cuts([7, 8, 9], fade) == [8]
+    moving = [0.06] * 6 + [0.10, 0.12] + [0.06] * 6  # the same pair amid fast motion
+    assert cuts.confirmed_cuts([7, 8], moving) == []
+    shaking = [0.01, 0.05, 0.02, 0.04] * 2 + [0.12] + [0.03, 0.04, 0.01, 0.05] * 2  # a camera that shakes
+    assert cuts.confirmed_cuts([9], shaking) == []
+    assert cuts.confirmed_cuts([9], [0.5 if c == 0.12 else c for c in shaking]) == [9]
+    # quick editing: other cuts within CONFIRM_SPAN inputs do not count against a cut
+    assert cuts.confirmed_cuts([7, 8, 12], still + [0.10, 0.12, 0.01, 0.01, 0.01, 0.3] + still) == [7, 12]
+    assert cuts.confirmed_cuts([7, 9, 11], still + [0.3, 0.01, 0.4, 0.01, 0.35] + still) == [7, 9, 11]

@@ -32,3 +32,8 @@ def planted_features(seed: int, samples: int = 200, width: int = 16) -> PlantedS
             coarse.append(t)
     out += rng.normal(0, 0.15, out.shape)
     return PlantedStream(out.astype(np.float32), fine, coarse)
+
+
+def cycling(phases: list[float], repeats: int, rng: np.random.Generator) -> np.ndarray:
+    """A regime of one column that runs through ``phases`` ``repeats`` times, with noise of spread 1."""
+    return np.concatenate([np.array(phases)[:, None] + rng.normal(0, 1.0, (len(phases), 1)) for _ in range(repeats)])
