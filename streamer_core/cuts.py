@@ -8,12 +8,12 @@ grid, and the change of an input is the median over the grid of each region's sq
 change (channels summed, frames in [-1, 1]): it stays near 0 unless more than half the regions
 moved. On the sample corpora, at 32 and 128 pixels, a cut scores at least 0.078 and anything
 else at most 0.014. A gradual transition (a fade, a dissolve) that changes enough between two inputs
-passes at several inputs in a row, one transition at its middle. At the end of a video a transition
-stands only as a lone peak of change against the inputs around it, where the colours change for good
-(confirmed_cuts): fast motion, a shaking camera and a flicker pass the threshold too. One that never changes enough between two inputs (a 1 s
-dissolve at 2 inputs/s: 0.024 and 0.036 on a tune corpus) is found by `gradual_span`: a short run
-of moderate changes, after a steady stretch, whose first and last frames differ like a cut's.
-A whip pan could pass for a cut."""
+passes at several inputs in a row: one transition, at its middle. One that never changes enough
+between two inputs (a 1 s dissolve at 2 inputs/s: 0.024 and 0.036 on a tune corpus) is found by
+`gradual_span`: a short run of moderate changes, after a steady stretch, whose first and last
+frames differ like a cut's. At the end of a video a transition stands only as a lone peak of
+change against the inputs around it, where the colours change for good (confirmed_cuts): fast
+motion, a shaking camera and a flicker pass the threshold too. A whip pan could pass for a cut."""
 from __future__ import annotations
 
 from collections.abc import Sequence
