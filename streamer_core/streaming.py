@@ -24,7 +24,7 @@ from streamer_core.hooks import Hooks, Watching
 from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
 from streamer_core.model import StreamerModel
-from streamer_core.neighbours import row_graph
+from streamer_core.neighbours import Graph, row_graph
 from streamer_core.periods import period_starts
 from streamer_core.refine import column_parts, part_kernel, refined_cuts
 from streamer_core.timing import start_offset_s
@@ -137,13 +137,7 @@ class Streamer:
         snippet, count = self.cfg.snippet_size, min(levels, len(boundaries))
         samples = np.stack(stream.inputs)
         colours = np.stack(stream.histograms) if stream.histograms else None
-        edge_rows = np.stack(stream.edges) if stream.edges else None
-        cues = [(rows, weight) for rows, weight in ((colours, self.cfg.refine_colour),
-                                                    (edge_rows, self.cfg.refine_edges)) if rows is not None]
-        rows = np.stack(stream.rows) if stream.rows else None
-        if rows is not None:
-            cues += column_parts(rows, self.cfg.refine_columns)
-        graph = None if rows is None else row_graph(rows, self.cfg.refine_neighbours, self.cfg.refine_cycles)
+        cues, graph = self._cues(stream, colours)
         hard = cuts.confirmed_cuts(stream.hard_cuts, stream.changes, colours)
         kernel = part_kernel(self.cfg.refine_kernel, self.cfg.input_kind)
         kept = set(hard)
@@ -163,23 +157,46 @@ class Streamer:
             else:
                 found = refined_cuts(parts, forced, penalty, minimum, kernel, graph if level == 0 else None)
             placed.append({int(starts[i]) for i in found})
-        above = []
-        for level in boundaries[count:]:
-            moved = set()
-            for index in (round(t / snippet) for t in level if round(t / snippet) not in doubted):
-                near = min(placed[-1], key=lambda i: abs(i - index), default=index if count == 1 else None)
-                if near is not None and abs(near - index) <= self.cfg.min_event:
-                    moved.add(near)
-            above.append(moved)
+        above = [self._moved(level, placed[-1], doubted, count == 1) for level in boundaries[count:]]
         final = [sorted(level) for level in placed + above]
         for level in reversed(range(len(final) - 1)):  # a level's cuts are cuts of every level below
             final[level] = sorted(set(final[level]) | set(final[level + 1]))
+        return [[i * snippet for i in level] for level in final], self._embedded(samples, final)
+
+    def _cues(self, stream: StreamState, colours: np.ndarray | None) -> tuple[list, Graph]:
+        """Level 0's parts beside the embeddings (the colour and edge histograms, or each column of the
+        feature rows, at their weights) and the feature rows' neighbour graph (None without rows)."""
+        edge_rows = np.stack(stream.edges) if stream.edges else None
+        cues = [(rows, weight) for rows, weight in ((colours, self.cfg.refine_colour),
+                                                    (edge_rows, self.cfg.refine_edges)) if rows is not None]
+        rows = np.stack(stream.rows) if stream.rows else None
+        if rows is None:
+            return cues, None
+        cues += column_parts(rows, self.cfg.refine_columns)
+        return cues, row_graph(rows, self.cfg.refine_neighbours, self.cfg.refine_cycles)
+
+    def _moved(self, times: list[float], placed: set[int], doubted: set[int], alone: bool) -> set[int]:
+        """A level above the re-placed ones: each cut (seconds; none at a transition the video does not
+        confirm, ``doubted``) moved to the nearest re-placed cut of ``placed`` within `min_event` samples,
+        else dropped. When level 0 is re-placed ``alone`` and has no cut, the cut stays where it is."""
+        moved = set()
+        for index in (round(t / self.cfg.snippet_size) for t in times):
+            if index in doubted:
+                continue
+            near = min(placed, key=lambda i: abs(i - index), default=index if alone else None)
+            if near is not None and abs(near - index) <= self.cfg.min_event:
+                moved.add(near)
+        return moved
+
+    def _embedded(self, samples: np.ndarray, final: list[list[int]]) -> list[list]:
+        """Every event of each level (``final``: the samples where they start) embedded again by its
+        level's f, bottom up (_events)."""
         embeddings, inputs, starts = [], samples, np.arange(len(samples))
         for level, at in enumerate(final):
             edges = [0, *np.searchsorted(starts, at).tolist(), len(inputs)]
             inputs, starts = self._events(level, inputs, edges), starts[edges[:-1]]
             embeddings.append(list(inputs))
-        return [[i * snippet for i in level] for level in final], embeddings
+        return embeddings
 
     def _events(self, level: int, inputs: np.ndarray, edges: list[int]) -> np.ndarray:
         """[E, D] representations of the events [edges[k], edges[k+1]) of a level's inputs [N, D]:
