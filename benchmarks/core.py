@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from streamer_core import Learner, Streamer, StreamerModel, StreamSource, load_config
+from streamer_core.placement import Placement
 
 
 def synthetic_stream(frames: int, size: int, seed: int) -> np.ndarray:
@@ -38,7 +39,7 @@ def synthetic_stream(frames: int, size: int, seed: int) -> np.ndarray:
 PARTS = {  # the work around the networks that the recommended presets add (not in the paper)
     "histograms": (Streamer, "_measure"),  # colour and edge histograms for refinement
     "transitions": (Streamer, "_transitions"),  # the hard-cut and gradual-transition rules
-    "refinement": (Streamer, "_refined"),  # the end-of-video pass and the events embedded again
+    "refinement": (Placement, "placed"),  # the end-of-video pass and the events embedded again
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,47 +24,9 @@ from streamer_core.hooks import Hooks, Watching
 from streamer_core.inputs import to_model_input
 from streamer_core.loss import prediction_loss
 from streamer_core.model import StreamerModel
-from streamer_core.neighbours import Graph, row_graph
-from streamer_core.periods import period_starts
-from streamer_core.refine import column_parts, part_kernel, refined_cuts
+from streamer_core.placement import Placement
+from streamer_core.state import LevelState, StreamState
 from streamer_core.timing import start_offset_s
-
-
-@dataclass
-class LevelState:
-    working_set: WorkingSet
-    demarcation: Demarcation
-    z: torch.Tensor | None = None  # [D] representation of the current working set
-    prediction: torch.Tensor | None = None  # prediction of the next input ([D] or [3, H, W])
-    last_input: int = -1  # sample index of the previous input (for the HGN timescale)
-    z_inputs: list[Any] = field(default_factory=list)  # working-set items z was computed from
-    prediction_inputs: list[Any] = field(default_factory=list)  # items the prediction's graph reaches
-    boundaries: list[float] = field(default_factory=list)
-    embeddings: list[np.ndarray] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)
-
-
-    def forget(self) -> None:
-        """Drops the representation and prediction (after a step, at the end of a video)."""
-        self.z, self.prediction, self.z_inputs, self.prediction_inputs = None, None, [], []
-
-    def reachable(self) -> list[Any]:
-        """Items that a later loss can still send gradient to."""
-        return self.working_set.items + self.z_inputs + self.prediction_inputs
-
-
-@dataclass
-class StreamState:
-    video_id: str
-    levels: list[LevelState]
-    samples_seen: int = 0
-    colours: deque = field(default_factory=deque)  # region colours of the latest inputs (for model.hard_cut)
-    changes: list[float] = field(default_factory=list)  # the hard-cut change of each input after the first
-    inputs: list[np.ndarray] = field(default_factory=list)  # level 0's input embeddings (for model.refine)
-    histograms: list[np.ndarray] = field(default_factory=list)  # each frame's colours (model.refine_colour)
-    edges: list[np.ndarray] = field(default_factory=list)  # each frame's edge directions (model.refine_edges)
-    rows: list[np.ndarray] = field(default_factory=list)  # each feature row (model.refine_columns, _neighbours)
-    hard_cuts: list[int] = field(default_factory=list)  # samples where a hard cut ended level 0's event
 
 
 @dataclass
@@ -79,6 +41,7 @@ class Streamer:
     def __init__(self, model: StreamerModel, hooks: Hooks | None = None):
         self.model, self.cfg = model, model.cfg
         self.hooks = Watching(model) if hooks is None else hooks
+        self.placement = Placement(model)
 
     # ---- stream lifecycle -------------------------------------------------------------
     def new_stream(self, video_id: str) -> StreamState:
@@ -106,109 +69,13 @@ class Streamer:
         boundaries = [s.boundaries for s in stream.levels[:active]]
         embeddings = [s.embeddings for s in stream.levels[:active]]
         if self.cfg.refine and stream.inputs:
-            boundaries, embeddings = self._refined(stream, boundaries)
+            boundaries, embeddings = self.placement.placed(stream, boundaries)
         offset = start_offset_s(self.cfg.cut_at, self.cfg.input_kind, self.cfg.snippet_size)
         if offset:
             boundaries = [[t - offset for t in level] for level in boundaries]
         return Hierarchy.from_boundaries(stream.video_id, duration, boundaries, embeddings,
                                          [s.scores for s in stream.levels[:active]], stream.changes)
 
-    def _refined(self, stream: StreamState, boundaries: list[list[float]]) -> tuple[list[list[float]], list]:
-        """The hierarchy placed again at the end of the video (streamer_core.refine), bottom up: the
-        first `refine_levels` levels each by the kernel pass over its inputs (level 0's: the
-        encoder's embeddings of the samples, with their colour and edge histograms (or the feature
-        rows' columns) as parts of the kernel weighed `refine_colour` and `refine_edges` (or
-        `refine_columns`) to the embeddings' 1, and the rows' neighbour graph at
-        `refine_neighbours`; a level above: the events of the one below, at
-        least two of them to an event, at the penalty `refine_coarse`; on feature streams, with
-        no hard cuts to carry it, `refine_coarse` places level 1 too, or `refine_periods` places it
-        as periods of few kinds of level-0 event: streamer_core.periods), hard
-        cuts kept at levels 0 and 1 where the video (its changes; its colours, when kept) confirms
-        them. A cut of a level above those moves to the nearest re-placed cut within `min_event`
-        samples, else (and at a transition the video does not confirm) it is dropped; when level 0,
-        the only re-placed level, has no cut at all, the cuts above stay and the levels below cut
-        there too, so every level nests in the one below (when a re-placed level above 0 has none,
-        the pass found its inputs one event, and the levels above have none either). Every event
-        is then embedded again by its level's f over the last working set's worth of its inputs.
-        Returns (boundaries, embeddings) per level."""
-        levels = self.cfg.refine_levels
-        if (self.cfg.refine_coarse or self.cfg.refine_periods) and self.cfg.input_kind == "features":
-            levels = max(levels, 2)  # no hard cuts carry a feature stream's level 1
-        snippet, count = self.cfg.snippet_size, min(levels, len(boundaries))
-        samples = np.stack(stream.inputs)
-        colours = np.stack(stream.histograms) if stream.histograms else None
-        cues, graph = self._cues(stream, colours)
-        hard = cuts.confirmed_cuts(stream.hard_cuts, stream.changes, colours)
-        kernel = part_kernel(self.cfg.refine_kernel, self.cfg.input_kind)
-        kept = set(hard)
-        doubted = {s for run in cuts.transition_runs(stream.hard_cuts) if kept.isdisjoint(run) for s in run}
-        placed: list[set[int]] = []  # per re-placed level: the samples where its events start
-        inputs, starts, found = samples, np.arange(len(samples)), []
-        for level in range(count):
-            if level:  # this level's inputs: the events of the one below
-                edges = [0, *found, len(inputs)]
-                inputs, starts = self._events(level - 1, inputs, edges), starts[edges[:-1]]
-            forced = np.flatnonzero(np.isin(starts, hard)) if level < 2 else []
-            minimum = 2 if level else max(2, self.cfg.min_event)
-            parts = [(inputs, 1.0), *(cues if level == 0 else [])]
-            penalty = self.cfg.refine if level == 0 else self.cfg.refine_coarse or self.cfg.refine
-            if level == 1 and self.cfg.refine_periods and self.cfg.input_kind == "features":
-                found = period_starts([(samples, 1.0), *cues], edges, self.cfg.refine_periods, kernel)
-            else:
-                found = refined_cuts(parts, forced, penalty, minimum, kernel, graph if level == 0 else None)
-            placed.append({int(starts[i]) for i in found})
-        above = [self._moved(level, placed[-1], doubted, count == 1) for level in boundaries[count:]]
-        final = [sorted(level) for level in placed + above]
-        for level in reversed(range(len(final) - 1)):  # a level's cuts are cuts of every level below
-            final[level] = sorted(set(final[level]) | set(final[level + 1]))
-        return [[i * snippet for i in level] for level in final], self._embedded(samples, final)
-
-    def _cues(self, stream: StreamState, colours: np.ndarray | None) -> tuple[list, Graph]:
-        """Level 0's parts beside the embeddings (the colour and edge histograms, or each column of the
-        feature rows, at their weights) and the feature rows' neighbour graph (None without rows)."""
-        edge_rows = np.stack(stream.edges) if stream.edges else None
-        cues = [(rows, weight) for rows, weight in ((colours, self.cfg.refine_colour),
-                                                    (edge_rows, self.cfg.refine_edges)) if rows is not None]
-        rows = np.stack(stream.rows) if stream.rows else None
-        if rows is None:
-            return cues, None
-        cues += column_parts(rows, self.cfg.refine_columns)
-        return cues, row_graph(rows, self.cfg.refine_neighbours, self.cfg.refine_cycles)
-
-    def _moved(self, times: list[float], placed: set[int], doubted: set[int], alone: bool) -> set[int]:
-        """A level above the re-placed ones: each cut (seconds; none at a transition the video does not
-        confirm, ``doubted``) moved to the nearest re-placed cut of ``placed`` within `min_event` samples,
-        else dropped. When level 0 is re-placed ``alone`` and has no cut, the cut stays where it is."""
-        moved = set()
-        for index in (round(t / self.cfg.snippet_size) for t in times):
-            if index in doubted:
-                continue
-            near = min(placed, key=lambda i: abs(i - index), default=index if alone else None)
-            if near is not None and abs(near - index) <= self.cfg.min_event:
-                moved.add(near)
-        return moved
-
-    def _embedded(self, samples: np.ndarray, final: list[list[int]]) -> list[list]:
-        """Every event of each level (``final``: the samples where they start) embedded again by its
-        level's f, bottom up (_events)."""
-        embeddings, inputs, starts = [], samples, np.arange(len(samples))
-        for level, at in enumerate(final):
-            edges = [0, *np.searchsorted(starts, at).tolist(), len(inputs)]
-            inputs, starts = self._events(level, inputs, edges), starts[edges[:-1]]
-            embeddings.append(list(inputs))
-        return embeddings
-
-    def _events(self, level: int, inputs: np.ndarray, edges: list[int]) -> np.ndarray:
-        """[E, D] representations of the events [edges[k], edges[k+1]) of a level's inputs [N, D]:
-        its f over each event's last `buffer_size` inputs (what the working set held at its end)."""
-        sets = [torch.as_tensor(inputs[max(a, b - self.cfg.buffer_size):b]) for a, b in zip(edges[:-1], edges[1:])]
-        longest = max(len(x) for x in sets)
-        padded = torch.stack([torch.nn.functional.pad(x, (0, 0, 0, longest - len(x))) for x in sets])
-        pad = torch.tensor([[k >= len(x) for k in range(longest)] for x in sets])
-        weight = next(self.model.temporal[level].parameters())
-        with torch.no_grad():
-            z = self.model.temporal[level](padded.to(weight.device, weight.dtype), pad.to(weight.device))
-        return z.float().cpu().numpy()
 
     def run(self, sources: list[StreamSource]) -> Iterator[Hierarchy]:
         """Advances all sources together, one sample each per step, and yields each video's

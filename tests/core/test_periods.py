@@ -75,7 +75,7 @@ def test_the_recommended_preset_places_a_feature_streams_level_one_as_periods():
     stream.inputs = list(wide.astype(np.float32))
     stream.rows = list(rows.astype(np.float32))
     with torch.no_grad():
-        boundaries, _ = streamer._refined(stream, [[], []])
+        boundaries, _ = streamer.placement.placed(stream, [[], []])
     snippet = cfg.model.snippet_size
     fine, coarse = ([round(t / snippet) for t in level] for level in boundaries[:2])
     assert coarse == [100] and set(coarse) <= set(fine), (fine, coarse)

@@ -254,7 +254,7 @@ def test_levels_above_an_empty_coarse_level_have_no_cut_and_leave_level_zero_alo
     stream.inputs = list(rows[:, :cfg.model.embed_dim].astype(np.float32))
     stream.rows = list(rows[:, cfg.model.embed_dim:].astype(np.float32))
     with torch.no_grad():
-        boundaries, _ = streamer._refined(stream, [[5.0], [], [11.5]])  # level 2's online cut: sample 23
+        boundaries, _ = streamer.placement.placed(stream, [[5.0], [], [11.5]])  # level 2's online cut: sample 23
     assert [round(t / cfg.model.snippet_size) for t in boundaries[0]] == [20, 40]
     assert boundaries[1:] == [[], []]
 
