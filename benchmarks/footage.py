@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 import torch
-from quality import CORPORA, Loaded, load, score
+from quality import CORPORA, Loaded, load, mean_spread, score
 
 from pipelines.cli import Parser, UnknownNameError, command
 from pipelines.evaluate.replay import DecodedVideo, boundaries_by_video, segmented
@@ -41,7 +41,7 @@ def curve(preset: str, cfg: Config, test: Loaded, learn_videos: list[DecodedVide
         scores = score(test, boundaries_by_video(segmented(model, test.videos(cfg))), lambda t, _: levels[t][1])
         points.append({"preset": preset, "seed": cfg.learn.seed, "test": test.name,
                        "minutes_learned": round(learned / 60, 1),
-                       "levels": {k: {m: round(v, 3) for m, v in c.items()} for k, c in scores.items()}})
+                       "levels": mean_spread([scores])})
         print(json.dumps(points[-1]), flush=True)
         if not queue:
             break

@@ -204,31 +204,42 @@ def test_a_quality_corpus_whose_package_is_missing_is_one_error_line(tmp_path, m
     assert_user_error(2, capsys.readouterr().err, r"corpus needs-tsseg: No module named 'tsseg' \(bash scripts/setup")
 
 
-def test_the_quality_benchmark_prints_the_readmes_two_tables(monkeypatch):
+def test_the_quality_benchmark_prints_the_readmes_three_tables(monkeypatch):
     """benchmarks/quality.py's tables: a row per corpus and truth level, the presets' columns first, a
     baseline told the true counts starred, the row's best F1 at 0.5 s in bold, `-` where a method did
-    not run; then the true segments, and each method's MoF and events."""
+    not run; then the true segments, and each method's MoF and events; then the first preset's margin
+    over the best baseline that is no ablation, with its interval over the videos, paired."""
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
     import quality
 
-    def cells(f1, sd=None):
+    def cells(f1, sd=None, videos=None):
         spread = {} if sd is None else {"f1_0.5s_sd": sd}
-        return {"f1_0.5s": f1, **spread, "f1_1s": f1 + 0.1, "mof": 0.5, "events": 4.0, "truth_segments": 3.0}
+        return {"f1_0.5s": f1, **spread, "f1_0.5s_videos": videos or [f1, f1], "f1_1s": f1 + 0.1, "mof": 0.5,
+                "events": 4.0, "truth_segments": 3.0}
 
     rows = [{"corpus": "a", "method": "baseline:uniform", "levels": {"actions": cells(0.2), "shots": cells(0.9)}},
-            {"corpus": "a", "method": "baseline:scenedetect", "levels": {"actions": cells(0.3), "shots": cells(0.5)}},
-            {"corpus": "a", "method": "tiny-default", "levels": {"actions": cells(0.8, 0.02), "shots": cells(0.6, 0)}},
+            {"corpus": "a", "method": "baseline:scenedetect",
+             "levels": {"actions": cells(0.3, videos=[0.2, 0.4]), "shots": cells(0.5)}},
+            {"corpus": "a", "method": "tiny-default",
+             "levels": {"actions": cells(0.8, 0.02, [0.9, 0.7]), "shots": cells(0.6, 0)}},
             {"corpus": "b", "method": "baseline:uniform", "levels": {"activities": cells(0.4)}},
+            {"corpus": "b", "method": "baseline:kernel-cues", "levels": {"activities": cells(0.75)}},
             {"corpus": "b", "method": "tiny-default", "levels": {"activities": cells(0.7, 0.01)}}]
     assert quality.markdown(rows).split("\n") == [
-        "| corpus: truth level | tiny-default | uniform* | scenedetect |",
-        "| --- | --- | --- | --- |",
-        "| a: actions | **0.80 ±0.02** / 0.90 | 0.20 / 0.30 | 0.30 / 0.40 |",
-        "| a: shots | 0.60 ±0.00 / 0.70 | **0.90** / 1.00 | 0.50 / 0.60 |",
-        "| b: activities | **0.70 ±0.01** / 0.80 | 0.40 / 0.50 | - |",
-        "",
-        "| corpus: truth level | true segments / video | tiny-default | uniform* | scenedetect |",
+        "| corpus: truth level | tiny-default | uniform* | scenedetect | kernel-cues |",
         "| --- | --- | --- | --- | --- |",
-        "| a: actions | 3.0 | 0.50, 4.0 | 0.50, 4.0 | 0.50, 4.0 |",
-        "| a: shots | 3.0 | 0.50, 4.0 | 0.50, 4.0 | 0.50, 4.0 |",
-        "| b: activities | 3.0 | 0.50, 4.0 | 0.50, 4.0 | - |"]
+        "| a: actions | **0.80 ±0.02** / 0.90 | 0.20 / 0.30 | 0.30 / 0.40 | - |",
+        "| a: shots | 0.60 ±0.00 / 0.70 | **0.90** / 1.00 | 0.50 / 0.60 | - |",
+        "| b: activities | 0.70 ±0.01 / 0.80 | 0.40 / 0.50 | - | **0.75** / 0.85 |",
+        "",
+        "| corpus: truth level | true segments / video | tiny-default | uniform* | scenedetect | kernel-cues |",
+        "| --- | --- | --- | --- | --- | --- |",
+        "| a: actions | 3.0 | 0.50, 4.0 | 0.50, 4.0 | 0.50, 4.0 | - |",
+        "| a: shots | 3.0 | 0.50, 4.0 | 0.50, 4.0 | 0.50, 4.0 | - |",
+        "| b: activities | 3.0 | 0.50, 4.0 | 0.50, 4.0 | - | 0.50, 4.0 |",
+        "",
+        "| corpus: truth level | tiny-default | best baseline | margin | 95 % interval | videos |",
+        "| --- | --- | --- | --- | --- | --- |",
+        "| a: actions | 0.80 | scenedetect 0.30 | +0.50 | +0.30 to +0.70 | 2 |",  # differences 0.7 and 0.3
+        "| a: shots | 0.60 | uniform* 0.90 | -0.30 | -0.30 to -0.30 | 2 |",
+        "| b: activities | 0.70 | uniform* 0.40 | +0.30 | +0.30 to +0.30 | 2 |"]  # kernel-cues: an ablation

@@ -303,13 +303,16 @@ def clasp_many(videos: Sequence[VideoInput], window_size: int = CLASP_WINDOW) ->
 @dataclass(frozen=True)
 class Baseline:
     """A registered segmenter: per video (``segment``) or a corpus at once (``segment_many``), whether
-    it needs the decoded snippet features (else the true counts or the file suffice), and whether it
-    is told the true number of segments (a table marks it)."""
+    it needs the decoded snippet features (else the true counts or the file suffice), whether it
+    is told the true number of segments (a table marks it), and whether it is an ablation of this
+    project's own method (refinement's cues without the model), which a margin over the baselines
+    leaves out."""
 
     segment: Callable[[VideoInput], list[list[float]]] | None = None
     segment_many: Callable[[Sequence[VideoInput]], list[list[list[float]]]] | None = None
     needs_features: bool = True
     told_counts: bool = False
+    ablation: bool = False
 
     def run(self, videos: Sequence[VideoInput], **params) -> list[list[list[float]]]:
         """Each video's cuts per level; ``params`` (a penalty, a period, a window) override the defaults."""
@@ -320,7 +323,7 @@ SEGMENTERS: dict[str, Baseline] = {
     "uniform": Baseline(uniform, needs_features=False, told_counts=True), "grid": Baseline(grid, needs_features=False),
     "scenedetect": Baseline(scenedetect), "twfinch": Baseline(twfinch, told_counts=True), "abd": Baseline(abd),
     "pelt": Baseline(pelt), "kernel": Baseline(kernel), "clasp": Baseline(segment_many=clasp_many),
-    "kernel-cues": Baseline(functools.partial(kernel, cues=1.0))}
+    "kernel-cues": Baseline(functools.partial(kernel, cues=1.0), ablation=True)}
 BASELINES = tuple(SEGMENTERS)
 
 
