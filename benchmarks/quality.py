@@ -32,6 +32,7 @@ from pipelines.cli import Parser, UnknownNameError, UserError, command
 from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings
 from pipelines.evaluate import baselines, datasets
+from pipelines.evaluate.margins import paired_interval
 from pipelines.evaluate.replay import DecodedVideo, boundaries_by_video, decode_folder, learn_then_segment
 from pipelines.evaluate.truth import read_truth, segment_counts
 from pipelines.runtime.tracking import state_dir
@@ -348,17 +349,6 @@ def markdown(rows: list[dict]) -> str:
                                        f"{ours['f1_0.5s'] - theirs['f1_0.5s']:+.2f}", f"{low:+.2f} to {high:+.2f}",
                                        str(len(ours["f1_0.5s_videos"]))]))
     return "\n".join(fine) + "\n\n" + "\n".join(counts) + "\n\n" + "\n".join(margins)
-
-
-def paired_interval(ours: list[float], theirs: list[float], rounds: int = 2000) -> tuple[float, float]:
-    """The 95 % interval of the mean of ours - theirs over the videos, by resampling the videos (the
-    same videos for both: paired). Why: the seeds' spread says how steady a method is on these videos,
-    not how far a margin over a few videos carries; with two videos the interval is as wide as the two
-    differences."""
-    differences = np.asarray(ours) - np.asarray(theirs)
-    picks = np.random.default_rng(0).integers(0, len(differences), (rounds, len(differences)))
-    low, high = np.percentile(differences[picks].mean(axis=1), [2.5, 97.5])
-    return float(low), float(high)
 
 
 def _baseline(method: str) -> baselines.Baseline:

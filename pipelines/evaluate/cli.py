@@ -47,6 +47,7 @@ def parser() -> cli.Parser:
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     from pipelines.evaluate.job import EvalConfig, evaluate
+    from pipelines.evaluate.margins import format_margins
     from pipelines.evaluate.scoring import format_table
 
     a = cli.parse(parser(), argv)
@@ -61,4 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         log_mlflow=not a.no_mlflow, truth_format=a.truth_format, fps=a.fps, video_suffix=a.video_suffix,
         snippet_size=a.snippet_size, timelines=a.timelines, score_settings=score))
     print(format_table(result.summary))
+    if len(result.margins):
+        print("\nmargins over the baselines, with a 95 % interval over the videos:")
+        print(format_margins(result.margins))
     return 0

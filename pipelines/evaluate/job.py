@@ -7,8 +7,9 @@ Stages of ``evaluate``:
 2. run the baselines on the annotated videos (features decoded with ``pipelines.data.decode``) and
    write their events, in the same schema, to ``<out>/baseline_events/``; read them back;
 3. score every method, video, predicted level and truth level (``pipelines.evaluate.scoring``);
-4. write ``summary`` and ``per_video`` as Parquet and CSV, log them to MLflow, and draw
-   truth-vs-prediction timelines.
+4. write ``summary``, ``per_video`` and ``margins`` (each STREAMER run's lead over each baseline,
+   with its interval over the videos: ``pipelines.evaluate.margins``) as Parquet and CSV, log them to
+   MLflow, and draw truth-vs-prediction timelines.
 Named warnings (unknown videos, duration mismatches, failed baselines) are logged, written to
 ``<out>/warnings.txt`` and returned, never dropped. Results or video files that match no video
 of the truth are a ``UserError``: a method must not vanish from the table with its reason only
@@ -31,6 +32,7 @@ import pyarrow.parquet as pq
 from pipelines.cli import UnknownNameError, UserError
 from pipelines.data.corpus import ManifestRow, list_corpus
 from pipelines.evaluate import baselines, scoring
+from pipelines.evaluate.margins import margins
 from pipelines.evaluate.truth import Truth, check_coverage, read_truth, segment_counts
 from pipelines.results import query, tables
 from pipelines.results.levels import predicted_levels, read_events
@@ -68,6 +70,7 @@ class EvalConfig:
 class EvalResult:
     summary: pd.DataFrame
     per_video: pd.DataFrame
+    margins: pd.DataFrame
     files: list[Path]
     warnings: list[str]
     mlflow_run_id: str | None = None
@@ -181,15 +184,15 @@ def _score(config: EvalConfig, run_id: str, out: Path) -> EvalResult:
     videos = sorted({v for method, by_video in predictions.items()
                      for v in check_coverage(truth, by_video, what=f"{method} events")})
     per_video = scoring.score_all(truth.videos, predictions, videos, config.score_settings)
-    summary = scoring.summarize(per_video)
-    files += _write(summary, out, "summary") + _write(per_video, out, "per_video")
+    summary, leads = scoring.summarize(per_video), margins(per_video)
+    files += _write(summary, out, "summary") + _write(per_video, out, "per_video") + _write(leads, out, "margins")
     media = _media(config, manifest)
     for video in videos[:config.timelines]:
         drawn = {m: by_video[video] for m, by_video in sorted(predictions.items()) if video in by_video}
         name = re.sub(r"[^\w.-]+", "_", video)
         frames = strip_frames(media[video], truth.durations[video]) if video in media else ()
         files.append(draw_timeline(video, truth.videos[video], drawn, out / "timelines" / f"{name}.png", frames))
-    return EvalResult(summary, per_video, files, [])
+    return EvalResult(summary, per_video, leads, files, [])
 
 
 def evaluate(config: EvalConfig) -> EvalResult:

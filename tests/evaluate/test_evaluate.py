@@ -98,6 +98,9 @@ def test_evaluate_scores_results_and_uniform_with_named_warnings(tmp_path):
                  "timelines/a.mp4.png", "timelines/b.mp4.png"):
         assert (out / name).is_file(), name
     assert pd.read_parquet(out / "summary.parquet").equals(result.summary)
+    leads = pd.read_csv(out / "margins.csv", dtype={"truth_level": str}).set_index("truth_level")
+    assert list(leads.index) == ["0", "1"] and set(leads["baseline"]) == {"baseline:uniform"}
+    assert set(leads["videos"]) == {2}  # ghost.mp4 has no events of the run: no pair
 
 
 def test_evaluate_needs_something_to_score(tmp_path):

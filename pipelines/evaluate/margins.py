@@ -1,0 +1,54 @@
+"""How far a lead over the baselines carries: each segmenter's boundary F1 less each baseline's, per
+truth level, with a 95 % interval from resampling the videos, paired (the same videos for both). Why:
+a mean over a handful of videos hides how much they disagree, and the spread over seeds says how
+steady a method is on these videos, not how far its lead over a few of them carries."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+BASELINE = "baseline:"  # the model_version prefix of the baselines' events (pipelines.evaluate.baselines)
+COLUMNS = ["method", "baseline", "truth_level", "metric", "method_level", "baseline_level", "method_score",
+           "baseline_score", "margin", "low", "high", "videos"]
+
+
+def paired_interval(ours, theirs, rounds: int = 2000) -> tuple[float, float]:
+    """The 95 % interval of the mean of ours - theirs over the videos (two equal-length sequences, one
+    value per video), by resampling the videos with replacement (seeded: a rerun prints the same).
+    With two videos it spans the two differences."""
+    differences = np.asarray(ours, np.float64) - np.asarray(theirs, np.float64)
+    picks = np.random.default_rng(0).integers(0, len(differences), (rounds, len(differences)))
+    low, high = np.percentile(differences[picks].mean(axis=1), [2.5, 97.5])
+    return float(low), float(high)
+
+
+def margins(per_video: pd.DataFrame, metric: str = "f1_0.5s") -> pd.DataFrame:
+    """COLUMNS rows from scoring.score_all's per-video table: every method that is no baseline against
+    every baseline, per truth level, each at its predicted level with the best mean ``metric`` on the
+    videos both were scored on at those levels (``videos``)."""
+    levels = per_video[per_video["pred_level"].str.isdigit()]
+    names = sorted(levels["method"].unique())
+    rows = []
+    for truth_level, scored in levels.groupby("truth_level", sort=True):
+        wide = scored.pivot_table(index="video_id", columns=["method", "pred_level"], values=metric)
+        for method in (m for m in names if not m.startswith(BASELINE) and m in wide):
+            for baseline in (m for m in names if m.startswith(BASELINE) and m in wide):
+                ours, theirs = wide[method], wide[baseline]
+                both = ours.notna().any(axis=1) & theirs.notna().any(axis=1)
+                ours_level, theirs_level = ours[both].mean().idxmax(), theirs[both].mean().idxmax()
+                pair = pd.concat([ours[ours_level], theirs[theirs_level]], axis=1)[both].dropna()
+                low, high = paired_interval(pair.iloc[:, 0], pair.iloc[:, 1])
+                rows.append([method, baseline, truth_level, metric, ours_level, theirs_level, pair.iloc[:, 0].mean(),
+                             pair.iloc[:, 1].mean(), pair.iloc[:, 0].mean() - pair.iloc[:, 1].mean(), low, high,
+                             len(pair)])
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def format_margins(table: pd.DataFrame) -> str:
+    """The margins as aligned text, scores to 3 decimals, margins signed."""
+    shown = table.copy()
+    for column in ("method_score", "baseline_score"):
+        shown[column] = shown[column].map(lambda v: f"{v:.3f}")
+    for column in ("margin", "low", "high"):
+        shown[column] = shown[column].map(lambda v: f"{v:+.3f}")
+    return shown.to_string(index=False)
