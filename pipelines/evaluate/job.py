@@ -184,7 +184,8 @@ def _score(config: EvalConfig, run_id: str, out: Path) -> EvalResult:
     videos = sorted({v for method, by_video in predictions.items()
                      for v in check_coverage(truth, by_video, what=f"{method} events")})
     per_video = scoring.score_all(truth.videos, predictions, videos, config.score_settings)
-    summary, leads = scoring.summarize(per_video), margins(per_video)
+    boundaries = [scoring.f1_column(t) for t in config.score_settings.tolerances_s]
+    summary, leads = scoring.summarize(per_video), margins(per_video, boundaries)
     files += _write(summary, out, "summary") + _write(per_video, out, "per_video") + _write(leads, out, "margins")
     media = _media(config, manifest)
     for video in videos[:config.timelines]:

@@ -22,26 +22,30 @@ def paired_interval(ours, theirs, rounds: int = 2000) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def margins(per_video: pd.DataFrame, metric: str = "f1_0.5s") -> pd.DataFrame:
+def margins(per_video: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """COLUMNS rows from scoring.score_all's per-video table: every method that is no baseline against
-    every baseline, per truth level, each at its predicted level with the best mean ``metric`` on the
-    videos both were scored on at those levels (``videos``)."""
+    every baseline, per truth level and metric of ``metrics`` (_margin)."""
     levels = per_video[per_video["pred_level"].str.isdigit()]
     names = sorted(levels["method"].unique())
+    ours, theirs = [m for m in names if not m.startswith(BASELINE)], [m for m in names if m.startswith(BASELINE)]
     rows = []
     for truth_level, scored in levels.groupby("truth_level", sort=True):
-        wide = scored.pivot_table(index="video_id", columns=["method", "pred_level"], values=metric)
-        for method in (m for m in names if not m.startswith(BASELINE) and m in wide):
-            for baseline in (m for m in names if m.startswith(BASELINE) and m in wide):
-                ours, theirs = wide[method], wide[baseline]
-                both = ours.notna().any(axis=1) & theirs.notna().any(axis=1)
-                ours_level, theirs_level = ours[both].mean().idxmax(), theirs[both].mean().idxmax()
-                pair = pd.concat([ours[ours_level], theirs[theirs_level]], axis=1)[both].dropna()
-                low, high = paired_interval(pair.iloc[:, 0], pair.iloc[:, 1])
-                rows.append([method, baseline, truth_level, metric, ours_level, theirs_level, pair.iloc[:, 0].mean(),
-                             pair.iloc[:, 1].mean(), pair.iloc[:, 0].mean() - pair.iloc[:, 1].mean(), low, high,
-                             len(pair)])
+        for metric in metrics:
+            wide = scored.pivot_table(index="video_id", columns=["method", "pred_level"], values=metric)
+            rows += [[method, baseline, truth_level, metric, *_margin(wide[method], wide[baseline])]
+                     for method in ours for baseline in theirs if method in wide and baseline in wide]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _margin(ours: pd.DataFrame, theirs: pd.DataFrame) -> list:
+    """COLUMNS from method_level on, of two methods' per-video scores (a column per predicted level):
+    each at its level with the best mean on the videos both were scored on, then paired on the videos
+    that both have at those levels."""
+    both = ours.notna().any(axis=1) & theirs.notna().any(axis=1)
+    ours_level, theirs_level = ours[both].mean().idxmax(), theirs[both].mean().idxmax()
+    pair = pd.concat([ours[ours_level], theirs[theirs_level]], axis=1)[both].dropna()
+    a, b = pair.iloc[:, 0], pair.iloc[:, 1]
+    return [ours_level, theirs_level, a.mean(), b.mean(), a.mean() - b.mean(), *paired_interval(a, b), len(pair)]
 
 
 def format_margins(table: pd.DataFrame) -> str:

@@ -99,7 +99,9 @@ def test_evaluate_scores_results_and_uniform_with_named_warnings(tmp_path):
         assert (out / name).is_file(), name
     assert pd.read_parquet(out / "summary.parquet").equals(result.summary)
     leads = pd.read_csv(out / "margins.csv", dtype={"truth_level": str}).set_index("truth_level")
-    assert list(leads.index) == ["0", "1"] and set(leads["baseline"]) == {"baseline:uniform"}
+    assert list(zip(leads.index, leads["metric"])) == [("0", "f1_0.5s"), ("0", "f1_1s"), ("1", "f1_0.5s"),
+                                                      ("1", "f1_1s")]  # a row per F1 tolerance
+    assert set(leads["baseline"]) == {"baseline:uniform"}
     assert set(leads["videos"]) == {2}  # ghost.mp4 has no events of the run: no pair
 
 
@@ -152,13 +154,16 @@ def test_job_scores_an_output_root_against_truth_ids_without_extensions(tmp_path
     (tmp_path / "truth.csv").write_text(TRUTH.replace(".mp4", ""))
     done = subprocess.run([sys.executable, "jobs/evaluate.py", "--results", str(tmp_path / "results"),
                            "--truth", str(tmp_path / "truth.csv"), "--out", str(tmp_path / "out"), "--no-mlflow",
-                           "--tolerance", "0.5", "--tolerance", "2"],
+                           "--tolerance", "2", "--baselines", "uniform"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     summary = pd.read_csv(tmp_path / "out" / "summary.csv").set_index(["method", "pred_level", "truth_level"])
     best = summary.loc[("streamer:v1", "best", "0")]  # one method for both runs; a.mp4 from its redo
     assert (best["videos"], best["mof"], best["f1_2s"]) == (2, 1.0, 1.0) and "f1_1s" not in summary
     assert "streamer:v1" in done.stdout and "ghost" in (tmp_path / "out" / "warnings.txt").read_text()
+    leads = pd.read_csv(tmp_path / "out" / "margins.csv")
+    assert set(leads["metric"]) == {"f1_2s"} and set(leads["method"]) == {"streamer:v1"}  # the tolerances asked
+    assert "margins over the baselines" in done.stdout
 
 
 def test_results_that_match_no_truth_video_are_an_error(tmp_path):

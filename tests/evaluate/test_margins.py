@@ -26,7 +26,7 @@ def test_each_method_meets_each_baseline_at_its_best_level_on_the_videos_both_ha
     scored("run-a", "tree", {"v1": float("nan")})  # the whole tree has no boundary F1: left out
     scored("baseline:uniform", "0", {"v1": 0.5, "v2": 0.6})  # v3 not scored
     scored("baseline:kernel", "0", {"v1": 0.9, "v2": 0.9, "v3": 0.9})
-    table = margins(pd.DataFrame(rows)).set_index("baseline")
+    table = margins(pd.DataFrame(rows), ["f1_0.5s"]).set_index("baseline")
     assert list(table["method"]) == ["run-a", "run-a"]
     uniform, kernel = table.loc["baseline:uniform"], table.loc["baseline:kernel"]
     assert (uniform.method_level, uniform.baseline_level, uniform.videos) == ("1", "0", 2)
