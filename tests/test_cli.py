@@ -204,6 +204,25 @@ def test_a_quality_corpus_whose_package_is_missing_is_one_error_line(tmp_path, m
     assert_user_error(2, capsys.readouterr().err, r"corpus needs-tsseg: No module named 'tsseg' \(bash scripts/setup")
 
 
+def test_the_learning_curve_says_how_far_each_point_moved_over_the_videos(monkeypatch):
+    """benchmarks/footage.py's table: per point, the mean and spread over the seeds, and the change since
+    the first point with its interval over the test videos, each video's mean over the seeds paired."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import footage
+
+    def point(minutes, videos):
+        return {"minutes_learned": minutes,
+                "levels": {"actions": {"f1_0.5s": sum(videos) / 2, "f1_1s": 0.9, "f1_0.5s_videos": videos}}}
+
+    points = [point(0.0, [0.5, 0.6]), point(2.3, [0.7, 0.6]),  # seed 0
+              point(0.0, [0.5, 0.6]), point(2.3, [0.7, 0.8])]  # seed 1
+    assert footage.table(points).split("\n") == [
+        "| minutes learned | actions F1@0.5s | actions F1@1s | actions since 0 min (95 %) |",
+        "|---|---|---|---|",
+        "| 0.0 | 0.55 ±0.00 | 0.90 | +0.00 (+0.00 to +0.00) |",
+        "| 2.3 | 0.70 ±0.05 | 0.90 | +0.15 (+0.10 to +0.20) |"]  # per video +0.2 and +0.1
+
+
 def test_the_quality_benchmark_prints_the_readmes_three_tables(monkeypatch):
     """benchmarks/quality.py's tables: a row per corpus and truth level, the presets' columns first, a
     baseline told the true counts starred, the row's best F1 at 0.5 s in bold, `-` where a method did
