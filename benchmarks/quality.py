@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             levels = run_baseline(corpus, name)
             rows.append({"corpus": corpus.name, "role": corpus.corpus.role, "read_at_levels": args.levels,
-                         "method": f"baseline:{name}", "levels": mean_spread([levels]),
+                         "method": baselines.VERSION_PREFIX + name, "levels": mean_spread([levels]),
                          "seconds": round(time.perf_counter() - started, 1)})
             print(json.dumps(rows[-1]), flush=True)
         for label, preset in presets.items():
@@ -322,7 +322,7 @@ def markdown(rows: list[dict]) -> str:
     (PySceneDetect on feature streams). Last, the first preset's margin over the best baseline
     (ablations left out) with its interval over the videos (paired_interval). Why: the README's
     tables are this output, so a run is compared with them cell by cell."""
-    methods = sorted(dict.fromkeys(r["method"] for r in rows), key=lambda m: m.startswith("baseline:"))
+    methods = sorted(dict.fromkeys(r["method"] for r in rows), key=lambda m: m.startswith(baselines.VERSION_PREFIX))
     cells = {(r["corpus"], level, r["method"]): c for r in rows for level, c in r["levels"].items()}
     names = [_column(m) for m in methods]
     fine = [_table_row(["corpus: truth level", *names]), _table_row(["---"] * (len(names) + 1))]
@@ -330,7 +330,8 @@ def markdown(rows: list[dict]) -> str:
               _table_row(["---"] * (len(names) + 2))]
     margins = [_table_row(["corpus: truth level", methods[0], "best baseline", "margin", "95 % interval", "videos"]),
                _table_row(["---"] * 6)]
-    rivals = [m for m in methods if m.startswith("baseline:") and not _baseline(m).ablation]
+    rivals = [m for m in methods if m.startswith(baselines.VERSION_PREFIX) and not _baseline(m).ablation]
+    preset = None if methods[0].startswith(baselines.VERSION_PREFIX) else methods[0]  # whose margins
     for corpus, level in dict.fromkeys((r["corpus"], level) for r in rows for level in r["levels"]):
         got = [cells.get((corpus, level, m)) for m in methods]
         truth = next(c["truth_segments"] for c in got if c)
@@ -338,7 +339,7 @@ def markdown(rows: list[dict]) -> str:
         fine.append(_table_row([f"{corpus}: {level}", *(_f1(c, best) if c else "-" for c in got)]))
         counts.append(_table_row([f"{corpus}: {level}", f"{truth:.1f}",
                                   *(f"{c['mof']:.2f}, {c['events']:.1f}" if c else "-" for c in got)]))
-        ours = None if methods[0].startswith("baseline:") else cells.get((corpus, level, methods[0]))
+        ours = cells.get((corpus, level, preset))
         ran = [m for m in rivals if (corpus, level, m) in cells]
         if ours and ran:
             rival = max(ran, key=lambda m: cells[(corpus, level, m)]["f1_0.5s"])
@@ -352,11 +353,11 @@ def markdown(rows: list[dict]) -> str:
 
 
 def _baseline(method: str) -> baselines.Baseline:
-    return baselines.SEGMENTERS[method.removeprefix("baseline:")]
+    return baselines.SEGMENTERS[method.removeprefix(baselines.VERSION_PREFIX)]
 
 
 def _column(method: str) -> str:
-    name = method.removeprefix("baseline:")
+    name = method.removeprefix(baselines.VERSION_PREFIX)
     return name + "*" if name != method and _baseline(method).told_counts else name
 
 

@@ -325,6 +325,7 @@ SEGMENTERS: dict[str, Baseline] = {
     "pelt": Baseline(pelt), "kernel": Baseline(kernel), "clasp": Baseline(segment_many=clasp_many),
     "kernel-cues": Baseline(functools.partial(kernel, cues=1.0), ablation=True)}
 BASELINES = tuple(SEGMENTERS)
+VERSION_PREFIX = "baseline:"  # a baseline's events' model_version: this, then its name
 
 
 def run_baselines(name: str, videos: Sequence[VideoInput], run_id: str) -> list[dict]:
@@ -338,7 +339,7 @@ def run_baselines(name: str, videos: Sequence[VideoInput], run_id: str) -> list[
     rows = []
     for video, boundaries in zip(videos, SEGMENTERS[name].run(videos)):
         hierarchy = Hierarchy.from_boundaries(video.video_id, video.duration_s, boundaries, [])
-        rows += [{"run_id": run_id, **row, "model_version": f"baseline:{name}"} for row in hierarchy.to_rows()]
+        rows += [{"run_id": run_id, **row, "model_version": VERSION_PREFIX + name} for row in hierarchy.to_rows()]
     return rows
 
 

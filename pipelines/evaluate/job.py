@@ -184,8 +184,7 @@ def _score(config: EvalConfig, run_id: str, out: Path) -> EvalResult:
     videos = sorted({v for method, by_video in predictions.items()
                      for v in check_coverage(truth, by_video, what=f"{method} events")})
     per_video = scoring.score_all(truth.videos, predictions, videos, config.score_settings)
-    boundaries = [scoring.f1_column(t) for t in config.score_settings.tolerances_s]
-    summary, leads = scoring.summarize(per_video), margins(per_video, boundaries)
+    summary, leads = scoring.summarize(per_video), margins(per_video, config.score_settings.boundary_metrics)
     files += _write(summary, out, "summary") + _write(per_video, out, "per_video") + _write(leads, out, "margins")
     media = _media(config, manifest)
     for video in videos[:config.timelines]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-BASELINE = "baseline:"  # the model_version prefix of the baselines' events (pipelines.evaluate.baselines)
+from pipelines.evaluate.baselines import VERSION_PREFIX
+
 COLUMNS = ["method", "baseline", "truth_level", "metric", "method_level", "baseline_level", "method_score",
            "baseline_score", "margin", "low", "high", "videos"]
 
@@ -27,7 +28,8 @@ def margins(per_video: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     every baseline, per truth level and metric of ``metrics`` (_margin)."""
     levels = per_video[per_video["pred_level"].str.isdigit()]
     names = sorted(levels["method"].unique())
-    ours, theirs = [m for m in names if not m.startswith(BASELINE)], [m for m in names if m.startswith(BASELINE)]
+    ours = [m for m in names if not m.startswith(VERSION_PREFIX)]
+    theirs = [m for m in names if m.startswith(VERSION_PREFIX)]
     rows = []
     for truth_level, scored in levels.groupby("truth_level", sort=True):
         for metric in metrics:

@@ -38,9 +38,14 @@ class ScoreSettings:
             raise ValueError(f"tolerances_s: need distinct values >= 0, got {self.tolerances_s}")
 
     @property
+    def boundary_metrics(self) -> list[str]:
+        """The boundary F1 columns at the tolerances in seconds."""
+        return list(map(f1_column, self.tolerances_s))
+
+    @property
     def frame_metrics(self) -> list[str]:
         """The per-level columns, in table order."""
-        return ["mof", "iou", *map(f1_column, self.tolerances_s), "f1_5pct"]
+        return ["mof", "iou", *self.boundary_metrics, "f1_5pct"]
 
     @property
     def metrics(self) -> list[str]:
