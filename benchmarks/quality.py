@@ -64,6 +64,14 @@ def _shots(**options) -> Callable[[Path], object]:
     return write
 
 
+def _photos(**options) -> Callable[[Path], object]:
+    def write(folder: Path) -> object:
+        from pipelines.sample.photos import PhotosOptions, write_photos_corpus
+
+        return write_photos_corpus(folder, PhotosOptions(**options))
+    return write
+
+
 def _motions(seed: int) -> Callable[[Path], object]:
     return lambda folder: datasets.write_basic_motions(folder, seed=seed)
 
@@ -108,6 +116,8 @@ CORPORA = {
                                                                        "features") for seed in range(2)},
     "shots-a": Corpus("test", _shots(videos=6, seed=9001), {0: ("actions", 0), 1: ("shots", 1)}),
     "shots-b": Corpus("test", _shots(videos=6, seed=9002), {0: ("actions", 0), 1: ("shots", 1)}),
+    # a third generator, of real photographs (38th round: written and fixed before its first run)
+    "photos": Corpus("test", _photos(videos=6, seed=9101), {0: ("actions", 0), 1: ("shots", 1)}),
     "mocap": Corpus("test", datasets.write_mocap, {0: ("activities", 0)}, "features"),
     "mocap-periods": Corpus("test", datasets.write_mocap_periods, PERIODS, "features"),
     "mocap-periods-clear": Corpus("test", lambda folder: datasets.write_mocap_periods(folder, clear=True), PERIODS,
