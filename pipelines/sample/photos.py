@@ -54,9 +54,11 @@ class Cutout:
 
 @dataclass(frozen=True)
 class Move:
-    """One actor during one action: a behaviour started at ``at`` (frame fractions), angle and scale."""
+    """What one actor does from ``since_s`` on: a behaviour started at ``at`` (frame fractions), angle and
+    scale, until one of the shot's actions changes it (the other actor's may change meanwhile)."""
 
     behaviour: str
+    since_s: float
     cutout: Cutout
     at: tuple[float, float]
     angle: float
@@ -153,31 +155,32 @@ def _cutout(rng: np.random.Generator, not_photo: int) -> Cutout:
     return Cutout(_other_photo(rng, not_photo), _centre(rng, side), side)
 
 
-def _move(rng: np.random.Generator, behaviour: str, cutout: Cutout, at, angle: float, scale: float) -> Move:
+def _move(rng: np.random.Generator, behaviour: str, since_s: float, cutout: Cutout, at, angle: float,
+          scale: float) -> Move:
     # bobs and pulses stay well below the 2 Hz at which the presets sample, so no sample rate hides them
     rate = {"slide": rng.uniform(0.06, 0.2), "bob": rng.uniform(0.3, 0.8), "pulse": rng.uniform(0.3, 0.8),
             "turn": rng.uniform(1.0, 3.0) * rng.choice([-1, 1])}.get(behaviour, 0.0)
-    return Move(behaviour, cutout, at, angle, scale, float(rate), float(rng.uniform(0, 2 * math.pi)))
+    return Move(behaviour, since_s, cutout, at, angle, scale, float(rate), float(rng.uniform(0, 2 * math.pi)))
 
 
-def _next_move(rng: np.random.Generator, move: Move, length_s: float, photo: int) -> Move:
-    """Another behaviour, from where ``move`` left the actor after ``length_s``; sometimes another cut-out."""
-    at, angle, scale = _pose(move, length_s)[:3]
+def _next_move(rng: np.random.Generator, move: Move, at_s: float, photo: int) -> Move:
+    """Another behaviour from ``at_s`` on, from where ``move`` left the actor; sometimes another cut-out."""
+    at, angle, scale = _pose(move, at_s - move.since_s)[:3]
     behaviour = str(rng.choice([b for b in BEHAVIOURS if b != move.behaviour]))
     cutout = _cutout(rng, photo) if rng.random() < 0.3 else move.cutout
-    return _move(rng, behaviour, cutout, at, angle, scale)
+    return _move(rng, behaviour, at_s, cutout, at, angle, scale)
 
 
 def _make_shot(rng: np.random.Generator, start: float, end: float, previous_photo: int) -> Shot:
     photo = _other_photo(rng, previous_photo)
     view = [(*_centre(rng, side), float(side)) for side in rng.uniform(0.45, 0.9, 2)]
-    moves = [_move(rng, str(rng.choice(BEHAVIOURS[:-1])), _cutout(rng, photo), _centre(rng, 0.5), 0.0,
+    moves = [_move(rng, str(rng.choice(BEHAVIOURS[:-1])), start, _cutout(rng, photo), _centre(rng, 0.5), 0.0,
                    float(rng.uniform(0.15, 0.35))) for _ in range(1 if rng.random() < 0.6 else 2)]
     actions, t = [], start
     for length in _lengths(rng, end - start, 1.5, 8.0):
         if actions:
             changed = int(rng.integers(len(moves)))
-            moves[changed] = _next_move(rng, moves[changed], actions[-1].end_s - actions[-1].start_s, photo)
+            moves[changed] = _next_move(rng, moves[changed], actions[-1].end_s, photo)
         actions.append(Action(round(t, 6), round(t + length, 6), tuple(moves)))
         t += length
     return Shot(start, end, photo, view[0], view[1], tuple(actions))
@@ -211,7 +214,7 @@ def _reflect(u: float, low: float, high: float) -> float:
 
 
 def _pose(move: Move, tau: float) -> tuple[tuple[float, float], float, float, bool]:
-    """(position, angle, scale, visible) ``tau`` seconds into a move."""
+    """(position, angle, scale, visible) ``tau`` seconds after a move's ``since_s``."""
     y, x = move.at
     angle, scale = move.angle, move.scale
     if move.behaviour == "slide":
@@ -278,7 +281,7 @@ def _shot_frame(shot: Shot, size: int, t: float) -> np.ndarray:
     frame = _view(shot, size, t)
     action = next((a for a in reversed(shot.actions) if a.start_s <= t), shot.actions[0])  # joins reach past a shot
     for move in action.moves:
-        _paste(frame, move, t - action.start_s)
+        _paste(frame, move, t - move.since_s)
     return frame
 
 
