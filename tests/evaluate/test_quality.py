@@ -1,8 +1,8 @@
 """The paper preset keeps the published rule exactly, and the recommended preset beats every
 baseline on footage from a generator no option was tuned on and on real sensor streams from
 recordings no option was tuned on (benchmarks/quality.py's tune corpora are the sample corpus's
-seeds 511-517 and BasicMotions; the shots generator, CMU subject 86's motion capture and the
-UCR data in sktime's wheel are test only; on the last the preset loses, strict xfails)."""
+seeds 511-517 and BasicMotions; the shots and photographs generators, CMU subject 86's motion
+capture and the UCR data in sktime's wheel are test only; on the last the preset loses, strict xfails)."""
 from __future__ import annotations
 
 import dataclasses
@@ -17,6 +17,7 @@ from pipelines.data.decode import DecodeSettings
 from pipelines.evaluate import baselines, datasets
 from pipelines.evaluate.replay import decode_folder, learn_then_segment, learned, segmented
 from pipelines.evaluate.truth import read_truth, segment_counts
+from pipelines.sample.photos import PhotosOptions, write_photos_corpus
 from pipelines.sample.shots import ShotsOptions, write_shots_corpus
 from streamer_core import Streamer, StreamerModel, StreamSource, load_config
 from streamer_core.hierarchy import Hierarchy
@@ -96,13 +97,22 @@ class HeldOut:
     baselines: dict[str, float]  # baseline -> level-0 F1 at 0.5 s
 
 
-@pytest.fixture(scope="module")
-def held_out(tmp_path_factory) -> HeldOut:
-    """The shots generator (its own look, moving cameras, fades and dissolves) is a test corpus: no
-    option was chosen on it. Seed 4242 was picked before any run and never changed."""
-    folder = tmp_path_factory.mktemp("shots")
-    write_shots_corpus(folder, ShotsOptions(videos=4, seed=4242, min_duration_s=40, max_duration_s=60, size=64,
-                                            exact=True))  # lossless: the same corpus on every run
+# lossless (exact): the same corpus on every run
+HELD_OUT_CORPORA = {
+    "shots": lambda folder: write_shots_corpus(folder, ShotsOptions(
+        videos=4, seed=4242, min_duration_s=40, max_duration_s=60, size=64, exact=True)),
+    "photos": lambda folder: write_photos_corpus(folder, PhotosOptions(
+        videos=4, seed=4343, min_duration_s=40, max_duration_s=60, size=64, exact=True)),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(HELD_OUT_CORPORA))
+def held_out(request, tmp_path_factory) -> HeldOut:
+    """The shots generator (its own look, moving cameras, fades and dissolves) and the photographs'
+    (real pictures, cut-outs as actors, wipes) are test corpora: no option was chosen on them. Seeds
+    4242 and 4343 were picked before any run and never changed."""
+    folder = tmp_path_factory.mktemp(request.param)
+    HELD_OUT_CORPORA[request.param](folder)
     cfg = load_config("tiny-default")
     videos = decode_folder(folder, DecodeSettings.for_model(cfg.model, chunk_frames=cfg.data.chunk_frames))
     model = learned(cfg, videos)
