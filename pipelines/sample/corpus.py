@@ -195,6 +195,61 @@ def write_truth(folder: str | Path, rows) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Transition:
+    """Where a held-out generator's shot joins the next (``shots.py``, ``photos.py``)."""
+
+    at_s: float  # the truth boundary (the midpoint of a gradual transition)
+    kind: str  # "cut", or one of the generator's gradual kinds
+    length_s: float  # 0 for a cut
+
+
+@dataclass(frozen=True)
+class EditedVideo:
+    """One video of a held-out generator: shots, each made of actions, joined by transitions."""
+
+    video_id: str
+    size: int
+    fps: Fraction
+    frames: int
+    seed: int
+    shots: tuple  # the generator's shots: start_s, end_s, label, actions (each start_s, end_s, label)
+    transitions: tuple[Transition, ...]  # transitions[i] joins shots[i] and shots[i + 1]
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.frames / self.fps)
+
+
+def shot_truth_rows(video: EditedVideo) -> list[tuple]:
+    """``(video_id, level, start_s, end_s, label)`` of a held-out generator's video (``shots.py``,
+    ``photos.py``): its actions at level 0, its shots (each made of actions) at level 1."""
+    rows = []
+    for level, spans in ((0, [a for s in video.shots for a in s.actions]), (1, video.shots)):
+        rows += [(video.video_id, level, round(s.start_s, 6), round(s.end_s, 6), s.label) for s in spans]
+    return rows
+
+
+def write_shot_corpus(folder: str | Path, videos: list[EditedVideo], render, exact: bool = False) -> Path:
+    """A held-out generator's ``videos`` below ``folder``, each a libx264 .mp4 at its constant frame
+    rate with frame k drawn by ``render(video, k / fps)`` (``exact``: lossless), and ``truth.csv``
+    (shot_truth_rows) at the root; returns the truth path."""
+    root = Path(folder)
+    for video in videos:
+        path = root / video.video_id
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with av.open(str(path), "w") as container:
+            stream = container.add_stream("libx264", rate=video.fps, options=X264_EXACT if exact else X264_OPTIONS)
+            stream.pix_fmt, stream.width, stream.height = "yuv420p", video.size, video.size
+            stream.codec_context.time_base = 1 / video.fps
+            for k in range(video.frames):
+                frame = av.VideoFrame.from_ndarray(render(video, float(k / video.fps)), format="rgb24")
+                frame.pts, frame.time_base = k, 1 / video.fps
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode())
+    return write_truth(root, [row for video in videos for row in shot_truth_rows(video)])
+
+
 def write_corpus(out_dir: str | Path, options: CorpusOptions = CorpusOptions()) -> list[VideoSpec]:
     """Write every video below ``out_dir`` and ``truth.csv`` at its root."""
     root = Path(out_dir)

@@ -18,13 +18,11 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
-from pipelines.sample.corpus import X264_EXACT, X264_OPTIONS, _rate, generator_parser, write_truth
+from pipelines.sample.corpus import EditedVideo, Transition, _rate, generator_parser, write_shot_corpus
 
 # colour photographs, and grey ones shown in colour by a tint (scikit-image's data folder)
 COLOUR_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
@@ -90,24 +88,6 @@ class Shot:
     @property
     def label(self) -> str:
         return _photo_names()[self.photo].split(".")[0]
-
-
-@dataclass(frozen=True)
-class Join:
-    at_s: float  # the truth boundary
-    kind: str  # one of TRANSITIONS
-    length_s: float  # 0 for a cut
-
-
-@dataclass(frozen=True)
-class PhotosVideo:
-    video_id: str
-    size: int
-    fps: Fraction
-    frames: int
-    seed: int
-    shots: tuple[Shot, ...]
-    joins: tuple[Join, ...]  # joins[i] joins shots[i] and shots[i + 1]
 
 
 def _photo_names() -> tuple[str, ...]:
@@ -186,23 +166,23 @@ def _make_shot(rng: np.random.Generator, start: float, end: float, previous_phot
     return Shot(start, end, photo, view[0], view[1], tuple(actions))
 
 
-def make_photo_specs(options: PhotosOptions = PhotosOptions()) -> list[PhotosVideo]:
+def make_photo_specs(options: PhotosOptions = PhotosOptions()) -> list[EditedVideo]:
     videos = []
     for index in range(options.videos):
         rng = np.random.default_rng([options.seed, index, 41])
         fps = _rate(float(rng.choice(options.fps)))
         frames = int(float(rng.uniform(options.min_duration_s, options.max_duration_s)) * fps)
         duration = float(frames / fps)
-        shots, joins, t, photo = [], [], 0.0, -1
+        shots, transitions, t, photo = [], [], 0.0, -1
         for length in _lengths(rng, duration, 8.0, 20.0):
             shots.append(_make_shot(rng, round(t, 6), round(t + length, 6), photo))
             photo, t = shots[-1].photo, t + length
         for shot in shots[1:]:
             kind = str(rng.choice(TRANSITIONS, p=[0.5, 0.3, 0.2]))
             span = {"cut": 0.0, "dissolve": rng.uniform(0.5, 1.5), "wipe": rng.uniform(0.5, 1.0)}[kind]
-            joins.append(Join(shot.start_s, kind, round(float(span), 3)))
-        videos.append(PhotosVideo(f"photos/video_{index:03d}.mp4", options.size, fps, frames,
-                                  int(rng.integers(1 << 30)), tuple(shots), tuple(joins)))
+            transitions.append(Transition(shot.start_s, kind, round(float(span), 3)))
+        videos.append(EditedVideo(f"photos/video_{index:03d}.mp4", options.size, fps, frames,
+                                  int(rng.integers(1 << 30)), tuple(shots), tuple(transitions)))
     return videos
 
 
@@ -285,14 +265,14 @@ def _shot_frame(shot: Shot, size: int, t: float) -> np.ndarray:
     return frame
 
 
-def render_photo_frame(video: PhotosVideo, t: float) -> np.ndarray:
+def render_photo_frame(video: EditedVideo, t: float) -> np.ndarray:
     """[size, size, 3] uint8 at ``t`` seconds: the shot (or two, across a gradual join), exposure drift
     and sensor noise."""
     i = next((k for k, shot in enumerate(video.shots) if t < shot.end_s), len(video.shots) - 1)
     frame = _shot_frame(video.shots[i], video.size, t)
     for k in (i - 1, i):  # a gradual join straddles the boundary between shots k and k + 1
-        if 0 <= k < len(video.joins) and video.joins[k].kind != "cut":
-            join = video.joins[k]
+        if 0 <= k < len(video.transitions) and video.transitions[k].kind != "cut":
+            join = video.transitions[k]
             p = (t - join.at_s) / join.length_s + 0.5  # 0 -> 1 across the join
             if 0.0 <= p <= 1.0:
                 before, after = (_shot_frame(shot, video.size, t) for shot in video.shots[k:k + 2])
@@ -306,34 +286,9 @@ def render_photo_frame(video: PhotosVideo, t: float) -> np.ndarray:
     return np.clip(np.rint(frame * gain + noise), 0, 255).astype(np.uint8)
 
 
-def truth_rows(video: PhotosVideo) -> list[tuple]:
-    """``(video_id, level, start_s, end_s, label)``; each level tiles [0, duration]."""
-    rows = []
-    for level, spans in ((0, [a for s in video.shots for a in s.actions]), (1, video.shots)):
-        rows += [(video.video_id, level, round(s.start_s, 6), round(s.end_s, 6), s.label) for s in spans]
-    return rows
-
-
-def write_photo_video(video: PhotosVideo, path: str | Path, exact: bool = False) -> None:
-    """libx264 .mp4 at the video's constant frame rate (``exact``: lossless)."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=video.fps, options=X264_EXACT if exact else X264_OPTIONS)
-        stream.pix_fmt, stream.width, stream.height = "yuv420p", video.size, video.size
-        stream.codec_context.time_base = 1 / video.fps
-        for k in range(video.frames):
-            frame = av.VideoFrame.from_ndarray(render_photo_frame(video, float(k / video.fps)), format="rgb24")
-            frame.pts, frame.time_base = k, 1 / video.fps
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
-
-
 def write_photos_corpus(folder: str | Path, options: PhotosOptions = PhotosOptions()) -> Path:
     """Every video below ``folder`` and ``truth.csv`` at its root; returns the truth path."""
-    root, videos = Path(folder), make_photo_specs(options)
-    for video in videos:
-        (root / video.video_id).parent.mkdir(parents=True, exist_ok=True)
-        write_photo_video(video, root / video.video_id, options.exact)
-    return write_truth(root, [row for video in videos for row in truth_rows(video)])
+    return write_shot_corpus(folder, make_photo_specs(options), render_photo_frame, options.exact)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,13 +20,11 @@ import colorsys
 import functools
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
-from pipelines.sample.corpus import X264_EXACT, X264_OPTIONS, _rate, generator_parser, numbers, write_truth
+from pipelines.sample.corpus import EditedVideo, Transition, _rate, generator_parser, numbers, write_shot_corpus
 
 TRANSITIONS = ("cut", "fade", "dissolve")
 CAMERAS = ("still", "pan", "zoom-in", "zoom-out", "shake")
@@ -97,28 +95,6 @@ class Shot:
     @property
     def label(self) -> str:
         return f"{'dark' if self.dark else 'light'}-{self.backdrop}-{self.camera}"
-
-
-@dataclass(frozen=True)
-class Transition:
-    at_s: float  # the truth boundary (midpoint of a gradual transition)
-    kind: str  # one of TRANSITIONS
-    length_s: float  # 0 for a cut
-
-
-@dataclass(frozen=True)
-class ShotsVideo:
-    video_id: str
-    size: int
-    fps: Fraction
-    frames: int
-    seed: int
-    shots: tuple[Shot, ...]
-    transitions: tuple[Transition, ...]  # transitions[i] joins shots[i] and shots[i + 1]
-
-    @property
-    def duration_s(self) -> float:
-        return float(self.frames / self.fps)
 
 
 def _hsv(h: float, s: float, v: float) -> tuple[float, float, float]:
@@ -233,7 +209,7 @@ def _make_shot(rng, spans, start, end, hue, dark) -> Shot:
                 int(rng.integers(2 ** 31)), tuple(float(a) for a in args), actors, tuple(actions))
 
 
-def make_shot_specs(options: ShotsOptions = ShotsOptions()) -> list[ShotsVideo]:
+def make_shot_specs(options: ShotsOptions = ShotsOptions()) -> list[EditedVideo]:
     """The corpus as specs; the same options always give the same videos."""
     videos, weights = [], np.asarray(options.transitions, float) / sum(options.transitions)
     for i in range(options.videos):
@@ -256,7 +232,7 @@ def make_shot_specs(options: ShotsOptions = ShotsOptions()) -> list[ShotsVideo]:
             kind = str(rng.choice(TRANSITIONS, p=weights))
             length = {"cut": 0.0, "fade": rng.uniform(0.5, 1.0), "dissolve": rng.uniform(0.5, 1.5)}[kind]
             transitions.append(Transition(shot.start_s, kind, round(float(length), 3)))
-        videos.append(ShotsVideo(f"set{i % 2}/shots_{i:03d}.mp4", options.size, fps, frames,
+        videos.append(EditedVideo(f"set{i % 2}/shots_{i:03d}.mp4", options.size, fps, frames,
                                  int(rng.integers(2 ** 31)), tuple(shots), tuple(transitions)))
     return videos
 
@@ -358,7 +334,7 @@ def _draw_actor(frame: np.ndarray, actor: Actor, pose: Pose, before: Pose, tau: 
     patch += (shown * alpha)[..., None] * (fill - patch)
 
 
-def _shot_frame(video: ShotsVideo, shot: Shot, t: float) -> np.ndarray:
+def _shot_frame(video: EditedVideo, shot: Shot, t: float) -> np.ndarray:
     frame = _view(shot, video.size, t)
     j = max(0, sum(a.start_s <= t for a in shot.actions) - 1)
     action = shot.actions[j]
@@ -373,7 +349,7 @@ def _sensor_noise(seed: int, size: int) -> np.ndarray:
     return np.random.default_rng(seed).normal(0, 2.5, (8, size, size, 3))
 
 
-def render_shot_frame(video: ShotsVideo, t: float) -> np.ndarray:
+def render_shot_frame(video: EditedVideo, t: float) -> np.ndarray:
     """The frame of ``video`` shown at ``t`` seconds: uint8 RGB ``[size, size, 3]``."""
     i = max(0, sum(s.start_s <= t for s in video.shots) - 1)
     frame = None
@@ -393,34 +369,9 @@ def render_shot_frame(video: ShotsVideo, t: float) -> np.ndarray:
     return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
 
 
-def truth_rows(video: ShotsVideo) -> list[tuple]:
-    """``(video_id, level, start_s, end_s, label)``; each level tiles [0, duration_s]."""
-    rows = []
-    for level, spans in ((0, [a for s in video.shots for a in s.actions]), (1, video.shots)):
-        rows += [(video.video_id, level, round(s.start_s, 6), round(s.end_s, 6), s.label) for s in spans]
-    return rows
-
-
-def write_shots_video(video: ShotsVideo, path: str | Path, exact: bool = False) -> None:
-    """libx264 .mp4 at the video's constant frame rate, as the sample corpus writes (`exact`: lossless)."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=video.fps, options=X264_EXACT if exact else X264_OPTIONS)
-        stream.pix_fmt, stream.width, stream.height = "yuv420p", video.size, video.size
-        stream.codec_context.time_base = 1 / video.fps
-        for k in range(video.frames):
-            frame = av.VideoFrame.from_ndarray(render_shot_frame(video, float(k / video.fps)), format="rgb24")
-            frame.pts, frame.time_base = k, 1 / video.fps
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
-
-
 def write_shots_corpus(folder: str | Path, options: ShotsOptions = ShotsOptions()) -> Path:
     """Write every video below ``folder`` and ``truth.csv`` at its root; returns the truth path."""
-    root, videos = Path(folder), make_shot_specs(options)
-    for video in videos:
-        (root / video.video_id).parent.mkdir(parents=True, exist_ok=True)
-        write_shots_video(video, root / video.video_id, options.exact)
-    return write_truth(root, [row for video in videos for row in truth_rows(video)])
+    return write_shot_corpus(folder, make_shot_specs(options), render_shot_frame, options.exact)
 
 
 def main(argv: list[str] | None = None) -> int:
