@@ -28,6 +28,7 @@ from pipelines.sample.corpus import EditedVideo, Transition, _rate, generator_pa
 COLOUR_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
                  "hubble_deep_field.jpg", "retina.jpg", "ihc.png")
 GREY_PHOTOS = ("camera.png", "moon.png", "coins.png", "brick.png", "grass.png", "gravel.png")
+PHOTOS = COLOUR_PHOTOS + GREY_PHOTOS
 BEHAVIOURS = ("rest", "slide", "bob", "turn", "pulse", "away")
 TRANSITIONS = ("cut", "dissolve", "wipe")
 
@@ -87,22 +88,18 @@ class Shot:
 
     @property
     def label(self) -> str:
-        return _photo_names()[self.photo].split(".")[0]
-
-
-def _photo_names() -> tuple[str, ...]:
-    return COLOUR_PHOTOS + GREY_PHOTOS
+        return PHOTOS[self.photo].split(".")[0]
 
 
 @functools.lru_cache(maxsize=1)
 def photos() -> tuple[np.ndarray, ...]:
-    """Every photograph as [H, W, 3] float32 in 0-255 (grey ones tinted, each its own hue)."""
+    """Every photograph of PHOTOS as [H, W, 3] float32 in 0-255 (grey ones tinted warm or cool in turn)."""
     import skimage  # the photographs ship in its wheel: scripts/setup.sh installs it
     from PIL import Image
 
     folder = Path(skimage.__file__).parent / "data"
     loaded = []
-    for k, name in enumerate(_photo_names()):
+    for k, name in enumerate(PHOTOS):
         image = np.asarray(Image.open(folder / name).convert("RGB"), np.float32)
         if name in GREY_PHOTOS:
             tint = np.array([1.0, 0.85, 0.7]) if k % 2 else np.array([0.75, 0.9, 1.0])
@@ -122,7 +119,7 @@ def _lengths(rng: np.random.Generator, total: float, low: float, high: float) ->
 
 
 def _other_photo(rng: np.random.Generator, not_photo: int) -> int:
-    return int(rng.choice([k for k in range(len(_photo_names())) if k != not_photo]))
+    return int(rng.choice([k for k in range(len(PHOTOS)) if k != not_photo]))
 
 
 def _centre(rng: np.random.Generator, side: float) -> tuple[float, float]:
@@ -265,22 +262,29 @@ def _shot_frame(shot: Shot, size: int, t: float) -> np.ndarray:
     return frame
 
 
+def _joined(video: EditedVideo, k: int, p: float, t: float) -> np.ndarray:
+    """Shots k and k + 1 at ``t``, ``p`` of the way (0 -> 1) through the gradual join between them."""
+    before, after = (_shot_frame(shot, video.size, t) for shot in video.shots[k:k + 2])
+    if video.transitions[k].kind == "wipe":
+        edge = (np.arange(video.size) + 0.5) / video.size
+        front = 1.2 * p - 0.1  # the soft edge sweeps left to right, half the frame at the boundary
+        p = np.clip((front - edge) / 0.1 + 0.5, 0.0, 1.0)[None, :, None]
+    return before * (1 - p) + after * p
+
+
 def render_photo_frame(video: EditedVideo, t: float) -> np.ndarray:
     """[size, size, 3] uint8 at ``t`` seconds: the shot (or two, across a gradual join), exposure drift
     and sensor noise."""
     i = next((k for k, shot in enumerate(video.shots) if t < shot.end_s), len(video.shots) - 1)
-    frame = _shot_frame(video.shots[i], video.size, t)
+    frame = None
     for k in (i - 1, i):  # a gradual join straddles the boundary between shots k and k + 1
         if 0 <= k < len(video.transitions) and video.transitions[k].kind != "cut":
             join = video.transitions[k]
             p = (t - join.at_s) / join.length_s + 0.5  # 0 -> 1 across the join
             if 0.0 <= p <= 1.0:
-                before, after = (_shot_frame(shot, video.size, t) for shot in video.shots[k:k + 2])
-                if join.kind == "wipe":
-                    edge = (np.arange(video.size) + 0.5) / video.size
-                    front = 1.2 * p - 0.1  # the soft edge sweeps left to right, half the frame at the boundary
-                    p = np.clip((front - edge) / 0.1 + 0.5, 0.0, 1.0)[None, :, None]
-                frame = before * (1 - p) + after * p
+                frame = _joined(video, k, p, t)
+    if frame is None:
+        frame = _shot_frame(video.shots[i], video.size, t)
     gain = 1 + 0.04 * math.sin(0.4 * t + video.seed % 11)
     noise = np.random.default_rng([video.seed, round(t * 1000)]).normal(0.0, 2.5, frame.shape)
     return np.clip(np.rint(frame * gain + noise), 0, 255).astype(np.uint8)

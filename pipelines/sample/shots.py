@@ -233,7 +233,7 @@ def make_shot_specs(options: ShotsOptions = ShotsOptions()) -> list[EditedVideo]
             length = {"cut": 0.0, "fade": rng.uniform(0.5, 1.0), "dissolve": rng.uniform(0.5, 1.5)}[kind]
             transitions.append(Transition(shot.start_s, kind, round(float(length), 3)))
         videos.append(EditedVideo(f"set{i % 2}/shots_{i:03d}.mp4", options.size, fps, frames,
-                                 int(rng.integers(2 ** 31)), tuple(shots), tuple(transitions)))
+                                  int(rng.integers(2 ** 31)), tuple(shots), tuple(transitions)))
     return videos
 
 
