@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,8 @@ from pipelines.evaluate.replay import DecodedVideo, boundaries_by_video, decode_
 from pipelines.evaluate.truth import read_truth, segment_counts
 from pipelines.runtime.tracking import state_dir
 from pipelines.sample.corpus import TRUTH_FILE, CorpusOptions, write_corpus
+from pipelines.sample.photos import PhotosOptions, write_photos_corpus
+from pipelines.sample.shots import ShotsOptions, write_shots_corpus
 from streamer_core import Config, load_config
 from streamer_core.metrics import Segmentation, boundary_scores, frame_scores
 
@@ -54,22 +57,6 @@ class Corpus:
 def _sample(**options) -> Callable[[Path], object]:
     return lambda folder: write_corpus(folder, CorpusOptions(videos=12, min_duration_s=30, max_duration_s=50,
                                                              length_step_s=0.0, **options))
-
-
-def _shots(**options) -> Callable[[Path], object]:
-    def write(folder: Path) -> object:
-        from pipelines.sample.shots import ShotsOptions, write_shots_corpus
-
-        return write_shots_corpus(folder, ShotsOptions(**options))
-    return write
-
-
-def _photos(**options) -> Callable[[Path], object]:
-    def write(folder: Path) -> object:
-        from pipelines.sample.photos import PhotosOptions, write_photos_corpus
-
-        return write_photos_corpus(folder, PhotosOptions(**options))
-    return write
 
 
 def _motions(seed: int) -> Callable[[Path], object]:
@@ -114,10 +101,13 @@ CORPORA = {
     # from other datasets (datasets.TUNE_REGIMES): added in the 34th round, after both were run
     **{"regimes-tune" if seed == 0 else f"regimes-tune-{seed}": Corpus("tune", _regimes(seed), {0: ("regimes", 0)},
                                                                        "features") for seed in range(2)},
-    "shots-a": Corpus("test", _shots(videos=6, seed=9001), {0: ("actions", 0), 1: ("shots", 1)}),
-    "shots-b": Corpus("test", _shots(videos=6, seed=9002), {0: ("actions", 0), 1: ("shots", 1)}),
+    "shots-a": Corpus("test", partial(write_shots_corpus, options=ShotsOptions(videos=6, seed=9001)),
+                      {0: ("actions", 0), 1: ("shots", 1)}),
+    "shots-b": Corpus("test", partial(write_shots_corpus, options=ShotsOptions(videos=6, seed=9002)),
+                      {0: ("actions", 0), 1: ("shots", 1)}),
     # a third generator, of real photographs (38th round: written and fixed before its first run)
-    "photos": Corpus("test", _photos(videos=6, seed=9101), {0: ("actions", 0), 1: ("shots", 1)}),
+    "photos": Corpus("test", partial(write_photos_corpus, options=PhotosOptions(videos=6, seed=9101)),
+                     {0: ("actions", 0), 1: ("shots", 1)}),
     "mocap": Corpus("test", datasets.write_mocap, {0: ("activities", 0)}, "features"),
     "mocap-periods": Corpus("test", datasets.write_mocap_periods, PERIODS, "features"),
     "mocap-periods-clear": Corpus("test", lambda folder: datasets.write_mocap_periods(folder, clear=True), PERIODS,

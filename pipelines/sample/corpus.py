@@ -281,6 +281,12 @@ def generator_parser(prog: str, doc: str, defaults) -> argparse.ArgumentParser:
     return parser
 
 
+def generator_options(args: argparse.Namespace) -> dict:
+    """The options of generator_parser's arguments, as every generator's options class names them."""
+    return dict(videos=args.videos, seed=args.seed, min_duration_s=args.min_duration,
+                max_duration_s=args.max_duration, fps=args.fps, size=args.size)
+
+
 def main(argv: list[str] | None = None) -> int:
     defaults = CorpusOptions()
     parser = generator_parser("python -m pipelines.sample.corpus", __doc__, defaults)
@@ -296,11 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload", help="also copy the corpus to this s3:// prefix or folder")
     args = parser.parse_args(argv)
     options = CorpusOptions(
-        videos=args.videos, seed=args.seed, min_duration_s=args.min_duration,
-        max_duration_s=args.max_duration, fps=args.fps,
-        size=args.size, style=args.style, lossless=args.lossless, vfr=args.vfr,
-        dissolve_s=args.dissolve, length_step_s=args.length_step, handheld=args.handheld,
-        subtle=args.subtle)
+        **generator_options(args), style=args.style, lossless=args.lossless, vfr=args.vfr,
+        dissolve_s=args.dissolve, length_step_s=args.length_step, handheld=args.handheld, subtle=args.subtle)
     specs = write_corpus(args.out, options)
     total = sum(s.duration_s for s in specs)
     print(f"wrote {len(specs)} videos ({total:.1f} s) and {TRUTH_FILE} to {args.out}")

@@ -22,7 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.sample.corpus import EditedVideo, Transition, _rate, generator_parser, write_shot_corpus
+from pipelines.sample.corpus import (
+    EditedVideo,
+    Transition,
+    _rate,
+    generator_options,
+    generator_parser,
+    write_shot_corpus,
+)
 
 # colour photographs, and grey ones shown in colour by a tint (scikit-image's data folder)
 COLOUR_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
@@ -298,8 +305,7 @@ def write_photos_corpus(folder: str | Path, options: PhotosOptions = PhotosOptio
 def main(argv: list[str] | None = None) -> int:
     parser = generator_parser("python -m pipelines.sample.photos", __doc__, PhotosOptions())
     args = parser.parse_args(argv)
-    options = PhotosOptions(videos=args.videos, seed=args.seed, min_duration_s=args.min_duration,
-                            max_duration_s=args.max_duration, fps=args.fps, size=args.size)
+    options = PhotosOptions(**generator_options(args))
     truth = write_photos_corpus(args.out, options)
     print(f"wrote {options.videos} videos and {truth.name} to {args.out}")
     return 0

@@ -24,7 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.sample.corpus import EditedVideo, Transition, _rate, generator_parser, numbers, write_shot_corpus
+from pipelines.sample.corpus import (
+    EditedVideo,
+    Transition,
+    _rate,
+    generator_options,
+    generator_parser,
+    numbers,
+    write_shot_corpus,
+)
 
 TRANSITIONS = ("cut", "fade", "dissolve")
 CAMERAS = ("still", "pan", "zoom-in", "zoom-out", "shake")
@@ -379,9 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transitions", type=numbers, default=ShotsOptions().transitions,
                         help="weights of cut,fade,dissolve")
     args = parser.parse_args(argv)
-    options = ShotsOptions(videos=args.videos, seed=args.seed, min_duration_s=args.min_duration,
-                           max_duration_s=args.max_duration, fps=args.fps, size=args.size,
-                           transitions=args.transitions)
+    options = ShotsOptions(**generator_options(args), transitions=args.transitions)
     truth = write_shots_corpus(args.out, options)
     print(f"wrote {options.videos} videos and {truth.name} to {args.out}")
     return 0
