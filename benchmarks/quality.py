@@ -178,13 +178,18 @@ def read_at_levels(folder: Path, levels: int) -> Path:
     return target
 
 
-def streamer_boundaries(loaded: Loaded, preset: str, overrides: list[str], seed: int,
-                        passes: int) -> tuple[dict[str, list[list[float]]], float]:
-    """Each video's boundaries per level after learning; and the learning speed in samples/s."""
+def preset_config(loaded: Loaded, preset: str, overrides: list[str], seed: int) -> Config:
+    """The preset's config for the corpus (its feature rows' width, where it has rows) and seed."""
     extra = []
     if loaded.corpus.kind == "features":
         extra = ["model.input_kind=features", f"model.feature_dim={loaded.inputs[0].features.shape[1]}"]
-    cfg = load_config(preset, overrides=[*extra, *overrides, f"learn.seed={seed}"])
+    return load_config(preset, overrides=[*extra, *overrides, f"learn.seed={seed}"])
+
+
+def streamer_boundaries(loaded: Loaded, preset: str, overrides: list[str], seed: int,
+                        passes: int) -> tuple[dict[str, list[list[float]]], float]:
+    """Each video's boundaries per level after learning; and the learning speed in samples/s."""
+    cfg = preset_config(loaded, preset, overrides, seed)
     videos = loaded.videos(cfg)
     replay = learn_then_segment(cfg, videos, passes)
     speed = passes * sum(len(v.samples) for v in videos) / replay.learn_s

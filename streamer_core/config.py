@@ -181,6 +181,12 @@ _CHOICES = {
 }
 
 
+# the model options that only place events once a video has ended (streamer_core.placement: level 0's penalty,
+# the coarse levels' and the periods'): no weight was learned with them, so a trained model may segment with
+# other values (coarser or finer events) than its checkpoint's
+PLACEMENT_OPTIONS = ("refine", "refine_coarse", "refine_periods")
+
+
 def _coerce(name: str, text: str, kind: Any) -> Any:
     """Turns a command-line string into the field's type."""
     try:
@@ -291,20 +297,43 @@ def load_config(preset: str = "tiny", file: str | Path | None = None,
         raise ConfigError(f"preset: unknown {preset!r} (known: {', '.join(PRESETS)})")
     cfg = Config()
     _merge(cfg, PRESETS[preset], "")
-    given: set[str] = set()  # section.key named by the file or an override, not by the preset
     if file is not None:
-        values = _read_file(file)
-        _merge(cfg, values, "")
-        given |= {f"{section}.{key}" for section, fields in values.items() if isinstance(fields, dict)
-                  for key in fields}
+        _merge(cfg, _read_file(file), "")
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or "." not in key:
             raise ConfigError(f"{item!r}: overrides look like section.key=value")
         section, _, name = key.partition(".")
         _merge(cfg, {section: {name: text}}, "")
-        given.add(key)
-    if cfg.model.input_kind == "features" and "model.hard_cut" not in given:
+    if cfg.model.input_kind == "features" and "model.hard_cut" not in named_options(file, overrides):
         cfg.model.hard_cut = 0.0  # a preset's hard cuts are for frames; asked for by name, validate refuses them
     validate(cfg)
     return cfg
+
+
+def named_options(file: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> set[str]:
+    """The section.key options that a config file and overrides name (what the preset says left out)."""
+    named = {item.partition("=")[0] for item in overrides}
+    if file is not None:
+        named |= {f"{section}.{key}" for section, fields in _read_file(file).items() if isinstance(fields, dict)
+                  for key in fields}
+    return named
+
+
+def placement_options(cfg: Config, named: set[str]) -> dict[str, float]:
+    """The model options of PLACEMENT_OPTIONS that ``named`` holds (named_options), with their values in
+    ``cfg``: what a trained model may segment with in place of its checkpoint's; ConfigError for any
+    other model option, which the checkpoint alone sets (the networks were trained with it)."""
+    asked = sorted(key.partition(".")[2] for key in named if key.startswith("model."))
+    if fixed := [key for key in asked if key not in PLACEMENT_OPTIONS]:
+        raise ConfigError(f"model.{fixed[0]}: a trained model keeps its checkpoint's model options; at "
+                          f"segmentation only {', '.join('model.' + k for k in PLACEMENT_OPTIONS)} may change")
+    return {key: float(getattr(cfg.model, key)) for key in asked}
+
+
+def with_placement(model: ModelConfig, placement: dict[str, float]) -> tuple[ModelConfig, str]:
+    """``model`` with the placement options of ``placement`` (placement_options), and a suffix for its
+    version naming those that differ from it ("" when none does): results placed otherwise are results
+    of another model version, so a nightly run does not take them for this one's."""
+    changed = {key: value for key, value in sorted(placement.items()) if getattr(model, key) != value}
+    return dataclasses.replace(model, **changed), "".join(f"+{key}={value:g}" for key, value in changed.items())

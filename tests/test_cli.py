@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 import torch
@@ -95,6 +96,12 @@ MORE_CASES = {  # the same, in this process
     "segment input alone": ("segment", ["--input", "{dir}"], r"--input needs --checkpoint and --output"),
     "segment missing checkpoint": ("segment", ["--checkpoint", "{dir}/none.pt", "--input", "{dir}", "--output",
                                                "{dir}/out"], r"checkpoint not found"),
+    "segment a trained option": ("segment", ["--checkpoint", "{model}", "--input", "{dir}", "--output", "{dir}/out",
+                                             "--set", "model.embed_dim=8"],
+                                 r"model\.embed_dim: a trained model keeps its checkpoint's model options; at "
+                                 r"segmentation only model\.refine, "),
+    "segment_file a job option": ("segment_file", ["--checkpoint", "{model}", "{truth}", "--set", "inference.actors=2"],
+                                  r"--set inference\.actors=2: only model options that place events may change"),
     "plot unknown video": ("plot", ["--output", "{results}", "--video", "b.mp4"], r"no events for video 'b\.mp4'"),
     "evaluate missing truth": ("evaluate", ["--truth", "{dir}/none.csv", "--results", "{results}", *EVAL],
                                r"cannot read truth"),
@@ -262,3 +269,18 @@ def test_the_quality_benchmark_prints_the_readmes_three_tables(monkeypatch):
         "| a: actions | 0.80 | scenedetect 0.30 | +0.50 | +0.30 to +0.70 | 2 |",  # differences 0.7 and 0.3
         "| a: shots | 0.60 | uniform* 0.90 | -0.30 | -0.30 to -0.30 | 2 |",
         "| b: activities | 0.70 | uniform* 0.40 | +0.30 | +0.30 to +0.30 | 2 |"]  # kernel-cues: an ablation
+
+
+def test_the_penalty_benchmark_picks_on_the_labelled_videos_and_scores_the_others(monkeypatch):
+    """benchmarks/penalty.py: for each choice of labelled videos, the penalty best on them (ties: the one
+    nearest the preset's own) is scored on the other videos, beside the preset's own on those same videos."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import penalty
+
+    f1 = [np.array([[0.8, 0.4, 0.2],    # penalty 0.1
+                    [0.6, 0.6, 0.6],    # 0.2, the preset's own
+                    [0.4, 0.8, 1.0]])]  # 0.3
+    # labelled videos 0 and 1: all three tie at 0.6, so 0.2, scoring 0.6 on video 2; 0 and 2: 0.3 (0.7), 0.8
+    # on video 1; 1 and 2: 0.3 (0.9), 0.4 on video 0
+    got = penalty.calibrated(f1, [0.1, 0.2, 0.3], 0.2, 2)
+    assert got == {"calibrated": 0.6, "shipped_on_the_rest": 0.6, "picked": {"0.1": 0, "0.2": 1, "0.3": 2}}

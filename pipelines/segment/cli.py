@@ -2,7 +2,7 @@
 
     streamer-segment --checkpoint s3://models/model.pt --input s3://footage/ --output s3://results/streamer \
         [--all | --retry-failed] [--batch-videos 4] [--actors 2] [--cpus-per-actor 1] [--gpus-per-actor 1]
-        [--set inference.actors=2] [--tracking-uri URI] [--compact]
+        [--set inference.actors=2] [--set model.refine=0.3] [--tracking-uri URI] [--compact]
     streamer-segment        # the sample corpus in the local store, with the last model trained on it
 
 With no --input: the sample corpus in the local SeaweedFS store (started if needed), results in the
@@ -13,7 +13,11 @@ Nightly by default: only videos with no result for this model version and ETag y
 changed footage); --retry-failed also retries videos that failed, --all redoes everything. The
 `inference` section (batch_videos, actors) and data.chunk_frames come from --preset/--config/--set
 like training's config; --batch-videos, --actors and --chunk-frames are shortcuts for them. The
-model's own config travels in the checkpoint. Joins the cluster in RAY_ADDRESS (as `ray job
+model's own config travels in the checkpoint, but for the options that only place events once a video
+has ended: `--set model.refine=0.3` (level 0's penalty: higher, fewer and longer events),
+model.refine_coarse and model.refine_periods; the results' model_version then names them
+("...+refine=0.3"), so a nightly run does not take them for the checkpoint's own. Any other model
+option is an error. Joins the cluster in RAY_ADDRESS (as `ray job
 submit` sets it), else starts a local one, once the checkpoint has been checked and there is work
 to do. Actors: as many as the cluster's free CPUs (and GPUs) hold unless --actors (or
 inference.actors in --set/--config) says; each asks Ray for --cpus-per-actor CPUs (decoding runs in
@@ -80,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     from pipelines.segment.job import SegmentOptions, segment
     from pipelines.segment.resources import check_request
     from streamer_core import load_config
+    from streamer_core.config import named_options, placement_options
 
     cfg = load_config(args.preset, args.config, overrides(args))
+    placement = placement_options(cfg, named_options(args.config, args.overrides))
     check_request(args.cpus_per_actor, args.gpus_per_actor)
     checkpoint, source, output, settings = args.checkpoint, args.input, args.output, None
     if source is None:
@@ -95,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint=checkpoint, input=source, output=output, tracking_uri=args.tracking_uri,
         redo_all=args.all, retry_failed=args.retry_failed, inference=cfg.inference,
         chunk_frames=cfg.data.chunk_frames, plots=args.plots, actors_from_cluster=not actors_given(args),
-        cpus_per_actor=args.cpus_per_actor, gpus_per_actor=args.gpus_per_actor, compact=args.compact), settings)
+        cpus_per_actor=args.cpus_per_actor, gpus_per_actor=args.gpus_per_actor, compact=args.compact,
+        placement=placement), settings)
     print(json.dumps(dataclasses.asdict(summary)))
     return 0

@@ -1,12 +1,15 @@
 """Segment one or a few video files with a trained model: no Ray, no store (`InferenceModel`).
 
     streamer-segment-file --checkpoint model.pt cooking.mp4 [s3://footage/b.mp4 ...] \
-        [--format json|csv|vtt|otio] [--out DIR] [--device cpu|cuda] [--precision bfloat16]
+        [--format json|csv|vtt|otio] [--out DIR] [--device cpu|cuda] [--precision bfloat16] \
+        [--set model.refine=0.3]
 
 The files advance together through one model. With no --out, each file's hierarchy is one JSON
 line on stdout; with --out, the format's files are written there (see streamer-export). A file
 that cannot be segmented is one `error:` line naming it; the others are still done, and the
-status is 2. The last stdout line is a JSON summary.
+status is 2. The last stdout line is a JSON summary. `--set model.refine=0.3` places the events with
+another level-0 penalty than the checkpoint's (higher: fewer, longer events), as the segment job's
+--set does; the summary's model_version then names it.
 """
 from __future__ import annotations
 
@@ -27,6 +30,9 @@ def parser() -> cli.Parser:
     p.add_argument("--out", metavar="DIR", help="folder for the files (default: JSON lines on stdout)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
     p.add_argument("--precision", choices=PRECISIONS, help="arithmetic (default: the checkpoint's)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="model.KEY=VALUE",
+                   help="an option that places events, in place of the checkpoint's (model.refine: level 0's "
+                        "penalty; model.refine_coarse, model.refine_periods), repeatable")
     return p
 
 
@@ -36,10 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     a = cli.parse(p, argv)
     if a.format != "json" and not a.out:
         p.error(f"--format {a.format} writes files: give --out")
+    if others := [o for o in a.overrides if not o.startswith("model.")]:
+        p.error(f"--set {others[0]}: only model options that place events may change here")
     from pipelines.results import export
     from pipelines.segment.inference import InferenceModel
+    from streamer_core import load_config
+    from streamer_core.config import named_options, placement_options
 
-    model = InferenceModel(a.checkpoint, device=a.device, precision=a.precision)
+    placement = placement_options(load_config(overrides=a.overrides), named_options(overrides=a.overrides))
+    model = InferenceModel(a.checkpoint, device=a.device, precision=a.precision, placement=placement)
     written, failed = [], {}
     for result in model.results(a.videos):
         if result.status != "ok":

@@ -37,12 +37,12 @@ class InferenceModel:
     """A trained checkpoint, loaded once, that segments the files it is called with."""
 
     def __init__(self, checkpoint: str | os.PathLike, device: str = "cpu", precision: str | None = None,
-                 chunk_frames: int = 64, s3: S3Settings | None = None):
+                 chunk_frames: int = 64, s3: S3Settings | None = None, placement: dict[str, float] | None = None):
         if precision not in (None, *PRECISIONS):
             raise UserError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)} (or None: "
                             "the checkpoint's)")
         self.s3 = s3 or S3Settings.from_env()
-        loaded = load_model(os.fspath(checkpoint), self.s3)
+        loaded = load_model(os.fspath(checkpoint), self.s3, placement=placement)  # e.g. {"refine": 0.3}
         self.model, self.version = loaded.model.to(device), loaded.version
         if precision:  # the weights are float32 either way; this picks the arithmetic
             self.model.compute_in(precision)

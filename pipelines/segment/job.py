@@ -2,7 +2,8 @@
 
 Stages of `segment`:
 1. load the checkpoint on the driver: a missing or unusable one fails here, before any work;
-   model_version = the version recorded in it, else a hash of its bytes;
+   model_version = the version recorded in it, else a hash of its bytes, then each placement option
+   asked for (`placement`: level 0's penalty, say) that differs from the checkpoint's, as "+refine=0.3";
 2. list the corpus; nightly (the default) keeps only videos with no committed result for this
    model version and ETag: new or changed footage. A video that failed is not retried while its
    ETag stays the same (a corrupt file fails again every night): `--retry-failed` retries it,
@@ -68,6 +69,8 @@ class SegmentOptions:
     chunk_frames: int = DataConfig().chunk_frames
     plots: int = 3  # videos whose timelines go to MLflow
     compact: bool = False  # stage 5
+    # model options that place events (streamer_core.config.PLACEMENT_OPTIONS) in place of the checkpoint's
+    placement: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,8 @@ def _actor_plan(options: SegmentOptions, videos: int) -> ActorPlan:
 def _run_pipeline(options: SegmentOptions, loaded: LoadedModel, run_id: str, todo: list[ManifestRow],
                   sink: ResultsSink, settings: S3Settings, plan: ActorPlan) -> None:
     actor = dict(checkpoint=options.checkpoint, sha256=loaded.sha256, run_id=run_id, version=loaded.version,
-                 chunk_frames=options.chunk_frames, s3=settings, device=options.device or plan.device)
+                 chunk_frames=options.chunk_frames, s3=settings, device=options.device or plan.device,
+                 placement=options.placement)
     blocks = max(1, math.ceil(len(todo) / options.inference.batch_videos))
     rows = ray.data.from_items([r.to_dict() for r in todo], override_num_blocks=blocks)
     rows.map_batches(SegmentActor, batch_size=options.inference.batch_videos, batch_format="pyarrow",
@@ -153,7 +157,7 @@ def _run_pipeline(options: SegmentOptions, loaded: LoadedModel, run_id: str, tod
 
 
 def _checked_model(options: SegmentOptions, settings: S3Settings) -> LoadedModel:
-    loaded = load_model(options.checkpoint, settings)
+    loaded = load_model(options.checkpoint, settings, placement=options.placement)
     try:
         DecodeSettings.for_model(loaded.model.cfg, chunk_frames=options.chunk_frames)
     except ValueError as exc:

@@ -34,6 +34,7 @@ from streamer_core import (
     StreamerModel,
     StreamSource,
 )
+from streamer_core.config import with_placement
 
 EVENT_FIELDS = [f for f in EVENTS_SCHEMA if f.name not in ("run_id", "video_id", "model_version")]
 # one row per video: its `videos` columns plus its events nested (the actor -> sink interchange)
@@ -70,8 +71,11 @@ class VideoResult:
         return to_hierarchy(self.video_id, self.duration_s, self.events, self.scores, self.changes)
 
 
-def load_model(checkpoint: str, settings: S3Settings | None = None, expect_sha256: str | None = None) -> LoadedModel:
-    """Reads and rebuilds the model; CheckpointError (naming the URI) when missing or unusable."""
+def load_model(checkpoint: str, settings: S3Settings | None = None, expect_sha256: str | None = None,
+               placement: Mapping[str, float] | None = None) -> LoadedModel:
+    """Reads and rebuilds the model, with the placement options of ``placement`` in place of the
+    checkpoint's (streamer_core.config.with_placement: its version then names them); CheckpointError
+    (naming the URI) when missing or unusable."""
     try:
         data = storage.read_bytes(checkpoint, settings)
     except FileNotFoundError:
@@ -88,7 +92,8 @@ def load_model(checkpoint: str, settings: S3Settings | None = None, expect_sha25
         raise CheckpointError(f"{checkpoint}: {_BUFFER.sub('', str(exc))}") from None
     except (TypeError, KeyError, RuntimeError, ValueError) as exc:  # another config or state layout
         raise CheckpointError(f"{checkpoint}: incompatible checkpoint: {type(exc).__name__}: {exc}") from None
-    version = str(payload.get("model_version") or f"sha256:{sha[:16]}")
+    model.cfg, placed = with_placement(model.cfg, dict(placement or {}))
+    version = str(payload.get("model_version") or f"sha256:{sha[:16]}") + placed
     return LoadedModel(model.eval(), version, checkpoint, sha)
 
 
@@ -160,8 +165,8 @@ class SegmentActor:
     """The Ray Data callable class: loads the model once, then segments each batch of manifest rows."""
 
     def __init__(self, checkpoint: str, sha256: str, run_id: str, version: str, chunk_frames: int = 64,
-                 s3: S3Settings | None = None, device: str = "cpu"):
-        loaded = load_model(checkpoint, s3, expect_sha256=sha256)
+                 s3: S3Settings | None = None, device: str = "cpu", placement: Mapping[str, float] | None = None):
+        loaded = load_model(checkpoint, s3, expect_sha256=sha256, placement=placement)
         self.model = loaded.model.to(device)
         self.decode = DecodeSettings.for_model(self.model.cfg, chunk_frames=chunk_frames)
         self.run_id, self.version, self.s3 = run_id, version, s3

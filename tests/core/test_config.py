@@ -4,6 +4,7 @@ import json
 import pytest
 
 from streamer_core import ConfigError, StreamerModel, load_config
+from streamer_core.config import named_options, placement_options, with_placement
 
 
 def test_paper_preset_has_the_published_values():
@@ -90,3 +91,20 @@ def test_a_model_of_feature_streams_needs_their_width():
     cfg = load_config("tiny", overrides=["model.input_kind=features"])  # the training job reads it from the corpus
     with pytest.raises(ConfigError, match=r"model\.feature_dim"):
         StreamerModel(cfg.model)
+
+
+def test_only_placement_options_may_change_at_segmentation(tmp_path):
+    path = tmp_path / "segment.yaml"
+    path.write_text("model: {refine: 0.3}\ninference: {actors: 2}\n")
+    overrides = ["model.refine_coarse=0.5", "data.chunk_frames=8"]
+    named = named_options(path, overrides)
+    assert named == {"model.refine", "inference.actors", "model.refine_coarse", "data.chunk_frames"}
+    asked = placement_options(load_config("default", path, overrides), named)
+    assert asked == {"refine": 0.3, "refine_coarse": 0.5}
+    trained = load_config("default").model
+    placed, suffix = with_placement(trained, asked)
+    assert (placed.refine, placed.refine_coarse, suffix) == (0.3, 0.5, "+refine=0.3+refine_coarse=0.5")
+    assert dataclasses.replace(placed, refine=0.2, refine_coarse=0.0) == trained  # nothing else moved
+    assert with_placement(trained, {"refine": 0.2}) == (trained, "")  # its own value: the same version
+    with pytest.raises(ConfigError, match=r"model\.min_event: a trained model keeps its checkpoint's"):
+        placement_options(load_config("default"), {"model.refine", "model.min_event"})

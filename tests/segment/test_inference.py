@@ -69,13 +69,14 @@ def test_command_writes_each_good_file_and_names_each_bad_one(trained, tmp_path)
     corpus, videos, checkpoint = trained
     bad = str(corpus / "broken" / "empty.mp4")
     done = subprocess.run([sys.executable, "jobs/segment_file.py", "--checkpoint", checkpoint, videos[0], bad,
-                           "--format", "vtt", "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+                           "--format", "vtt", "--out", str(tmp_path), "--set", "model.refine=0.2"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and bad in errors[0], done.stderr
     summary = json.loads(done.stdout.splitlines()[-1])
     assert summary["videos_ok"] == 1 and list(summary["failed"]) == [bad]
+    assert summary["model_version"].endswith("+refine=0.2")  # placed by the pass, unlike the checkpoint's tiny
     assert [p.rsplit(".", 2)[-2:] for p in summary["written"]] == [["L0", "vtt"], ["L1", "vtt"], ["L2", "vtt"]]
     assert all(open(p).read().startswith("WEBVTT") for p in summary["written"])
 

@@ -3,6 +3,7 @@ a local Ray cluster and a sqlite MLflow store: tables, nesting, MLflow, nightly 
 the run compacted (`--compact`)."""
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -70,6 +71,20 @@ def test_missing_or_incompatible_checkpoint_fails_before_any_work(local_model, t
     assert not (tmp_path / "out").exists() and not (tmp_path / "mlflow.db").exists()
 
 
+def test_placement_options_place_the_events_again_under_their_own_version(local_model):
+    corpus, checkpoint = local_model
+    online, placed = load_model(checkpoint), load_model(checkpoint, placement={"refine": 0.2})
+    assert online.model.cfg.refine == 0.0 and placed.model.cfg.refine == 0.2  # tiny cuts online only
+    assert placed.version == online.version + "+refine=0.2"
+    assert load_model(checkpoint, placement={"refine": 0.0}).version == online.version  # the checkpoint's own
+    rows = [r for r in list_corpus(str(corpus)) if "broken" not in r.video_id]
+    decode = DecodeSettings.for_model(online.model.cfg)
+    results = [list(segment_rows(m.model, rows, decode)) for m in (online, placed)]
+    for result in results[1]:
+        assert result.status == "ok" and check_events(result.events, result.duration_s) == 3
+    assert [r.events for r in results[0]] != [r.events for r in results[1]]  # the pass placed them again
+
+
 def _upload(folder, uri, settings):
     storage.upload_dir(folder, uri, settings)
     return uri
@@ -108,6 +123,13 @@ def test_end_to_end_then_nightly(ray_cluster, s3_server, s3_bucket, tmp_path):
     assert added.column(0).to_pylist() == ["new/part0/video_000.mp4", "new/part1/video_001.mp4"]
     runs = query.example(con, "runs").to_pylist()
     assert [r["counts"]["ok"] for r in runs] == [4, 0, 2]
+
+    placed = segment(dataclasses.replace(options, placement={"refine": 0.2}), settings)  # another version: all again
+    assert placed.model_version == first.model_version + "+refine=0.2"
+    assert (placed.videos_ok, placed.videos_failed, placed.videos_skipped) == (6, 2, 0)
+    con = query.connect(options.output, settings)
+    versions = query.run(con, "SELECT DISTINCT model_version FROM events WHERE run_id = $r", {"r": placed.run_id})
+    assert versions.column(0).to_pylist() == [placed.model_version]
 
 
 def _check_examples(con, video: dict) -> None:
