@@ -325,15 +325,23 @@ def placement_options(cfg: Config, named: set[str]) -> dict[str, float]:
     ``cfg``: what a trained model may segment with in place of its checkpoint's; ConfigError for any
     other model option, which the checkpoint alone sets (the networks were trained with it)."""
     asked = sorted(key.partition(".")[2] for key in named if key.startswith("model."))
-    if fixed := [key for key in asked if key not in PLACEMENT_OPTIONS]:
+    _check_placement(asked)
+    return {key: float(getattr(cfg.model, key)) for key in asked}
+
+
+def _check_placement(keys) -> None:
+    if fixed := [key for key in keys if key not in PLACEMENT_OPTIONS]:
         raise ConfigError(f"model.{fixed[0]}: a trained model keeps its checkpoint's model options; at "
                           f"segmentation only {', '.join('model.' + k for k in PLACEMENT_OPTIONS)} may change")
-    return {key: float(getattr(cfg.model, key)) for key in asked}
 
 
 def with_placement(model: ModelConfig, placement: dict[str, float]) -> tuple[ModelConfig, str]:
     """``model`` with the placement options of ``placement`` (placement_options), and a suffix for its
     version naming those that differ from it ("" when none does): results placed otherwise are results
     of another model version, so a nightly run does not take them for this one's."""
-    changed = {key: value for key, value in sorted(placement.items()) if getattr(model, key) != value}
+    _check_placement(placement)
+    for key, value in placement.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ConfigError(f"model.{key}: value {value!r} is out of range")
+    changed = {key: float(value) for key, value in sorted(placement.items()) if getattr(model, key) != value}
     return dataclasses.replace(model, **changed), "".join(f"+{key}={value:g}" for key, value in changed.items())
