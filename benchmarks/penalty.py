@@ -35,8 +35,12 @@ def fine_f1(loaded: Loaded, preset: str, seed: int, penalties: list[float]) -> n
         model.cfg = with_placement(trained, {"refine": penalty})[0]
         found = boundaries_by_video(segmented(model, videos))
         rows.append(score(loaded, found, lambda *_: level)[name]["f1_0.5s_videos"])
-    model.cfg = trained
     return np.array(rows)
+
+
+def best(scores: np.ndarray, penalties: list[float], own: float) -> int:
+    """The index of the penalty that scores best, of those tied the one nearest ``own``."""
+    return max(range(len(penalties)), key=lambda i: (round(float(scores[i]), 9), -abs(penalties[i] - own)))
 
 
 def calibrated(f1: list[np.ndarray], penalties: list[float], shipped: float, labelled: int) -> dict:
@@ -48,10 +52,9 @@ def calibrated(f1: list[np.ndarray], penalties: list[float], shipped: float, lab
     for table in f1:
         for chosen in itertools.combinations(range(videos), labelled):
             rest = [v for v in range(videos) if v not in chosen]
-            on_labelled = table[:, list(chosen)].mean(1)
-            best = max(range(len(penalties)), key=lambda i: (round(on_labelled[i], 9), -abs(penalties[i] - shipped)))
-            picked.append(penalties[best])
-            at_pick.append(table[best, rest].mean())
+            index = best(table[:, list(chosen)].mean(1), penalties, shipped)
+            picked.append(penalties[index])
+            at_pick.append(table[index, rest].mean())
             at_own.append(table[own, rest].mean())
     return {"calibrated": round(float(np.mean(at_pick)), 3), "shipped_on_the_rest": round(float(np.mean(at_own)), 3),
             "picked": {f"{p:g}": picked.count(p) for p in penalties}}
@@ -61,13 +64,11 @@ def markdown(rows: list[dict], labelled: int) -> str:
     lines = [f"| corpus: truth level | own penalty | best penalty | {labelled} labelled: picked on them, the rest "
              "| own, the rest | penalties picked |", "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        by = r["f1_0.5s_by_penalty"]
-        own = f"{r['own']:g}"
-        best = max(by, key=lambda p: (by[p], -abs(float(p) - r["own"])))  # ties: the one nearest its own
+        by, own, top = r["f1_0.5s_by_penalty"], f"{r['own']:g}", f"{r['best_penalty']:g}"
         calib = r.get("calibration") or {}
         picked = ", ".join(f"{p} x{n}" for p, n in calib.get("picked", {}).items() if n)
         lines.append(f"| {r['corpus']}: {r['truth_level']} | {own}: {by[own]:.3f} "
-                     f"| {best}: {by[best]:.3f} | {calib.get('calibrated', '-')} | "
+                     f"| {top}: {by[top]:.3f} | {calib.get('calibrated', '-')} | "
                      f"{calib.get('shipped_on_the_rest', '-')} | {picked or '-'} |")
     return "\n".join(lines)
 
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         row = {"corpus": name, "role": loaded.corpus.role, "preset": args.preset,
                "truth_level": loaded.corpus.levels[0][0], "own": own,
                "f1_0.5s_by_penalty": {f"{pen:g}": round(float(m), 3) for pen, m in zip(tried, mean)},
+               "best_penalty": tried[best(mean.round(3), tried, own)],
                "labelled": args.labelled, "calibration": None}
         if f1[0].shape[1] > args.labelled:
             row["calibration"] = calibrated(f1, tried, own, args.labelled)

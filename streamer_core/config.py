@@ -340,8 +340,8 @@ def with_placement(model: ModelConfig, placement: dict[str, float]) -> tuple[Mod
     version naming those that differ from it ("" when none does): results placed otherwise are results
     of another model version, so a nightly run does not take them for this one's."""
     _check_placement(placement)
-    for key, value in placement.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise ConfigError(f"model.{key}: value {value!r} is out of range")
-    changed = {key: float(value) for key, value in sorted(placement.items()) if getattr(model, key) != value}
-    return dataclasses.replace(model, **changed), "".join(f"+{key}={value:g}" for key, value in changed.items())
+    changed = {key: value for key, value in sorted(placement.items()) if getattr(model, key) != value}
+    placed = dataclasses.replace(model, **changed)
+    if changed:
+        validate(Config(model=placed))  # types and ranges, as for any config
+    return placed, "".join(f"+{key}={value:g}" for key, value in changed.items())

@@ -109,6 +109,6 @@ def test_only_placement_options_may_change_at_segmentation(tmp_path):
     with pytest.raises(ConfigError, match=r"model\.min_event: a trained model keeps its checkpoint's"):
         placement_options(load_config("default"), {"model.refine", "model.min_event"})
     for wrong, message in (({"embed_dim": 8}, "a trained model keeps"), ({"refine": -0.1}, "out of range"),
-                           ({"refine": "0.3"}, "out of range")):  # as InferenceModel(placement=...) may be given
+                           ({"refine": "0.3"}, "expected float")):  # as InferenceModel(placement=...) may be given
         with pytest.raises(ConfigError, match=message):
             with_placement(trained, wrong)
