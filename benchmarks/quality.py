@@ -86,6 +86,9 @@ CORPORA = {
     # at every action, which a colour histogram alone would find), steady and handheld
     "sample-516": Corpus("tune", _sample(seed=516, subtle=True), SCENES),
     "sample-517": Corpus("tune", _sample(seed=517, subtle=True, handheld=True), SCENES),
+    # actions as short as 1 s (elsewhere 2 s), steady and handheld (43rd round)
+    "sample-518": Corpus("tune", _sample(seed=518, shortest_action_s=1.0), SCENES),
+    "sample-519": Corpus("tune", _sample(seed=519, shortest_action_s=1.0, handheld=True), SCENES),
     # BasicMotions recordings joined in four seeded orders and lengths: 8 streams alone (seed 0) left a
     # choice for feature streams within one seed's noise
     **{"motions" if seed == 0 else f"motions-{seed}": Corpus("tune", _motions(seed), {0: ("activities", 0)}, "features")

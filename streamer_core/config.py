@@ -69,6 +69,8 @@ class ModelConfig:
     #                         an event above level 0 at least two events of the level below
     refine_coarse: float = 0.0  # with refine: the pass's penalty above level 0 (0: refine's); with
     #                             refine_levels 1, a level 1 placed by it too, for feature streams only
+    refine_min_event: int = 0  # with refine: inputs each of the pass's level-0 events holds at least
+    #                            (0: min_event, as online; at least 2 either way)
     refine_periods: float = 0.0  # features, with refine: level 1 placed instead as periods that hold few
     #                              kinds of level-0 event, this penalty x ln(events) per period
     #                              (streamer_core.periods; 0: off)
@@ -181,10 +183,10 @@ _CHOICES = {
 }
 
 
-# the model options that only place events once a video has ended (streamer_core.placement: level 0's penalty,
-# the coarse levels' and the periods'): no weight was learned with them, so a trained model may segment with
-# other values (coarser or finer events) than its checkpoint's
-PLACEMENT_OPTIONS = ("refine", "refine_coarse", "refine_periods")
+# the model options that only place events once a video has ended (streamer_core.placement: level 0's penalty
+# and shortest event, the coarse levels' and the periods'): no weight was learned with them, so a trained model
+# may segment with other values (coarser or finer events) than its checkpoint's
+PLACEMENT_OPTIONS = ("refine", "refine_coarse", "refine_periods", "refine_min_event")
 
 
 def _coerce(name: str, text: str, kind: Any) -> Any:
@@ -250,7 +252,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.gradual_span", m.gradual_span == 0 or m.gradual_span >= 2),
         ("model.refine", m.refine >= 0), ("model.refine_levels", m.refine_levels >= 1),
         ("model.refine_coarse", m.refine_coarse >= 0),
-        ("model.refine_periods", m.refine_periods >= 0),
+        ("model.refine_periods", m.refine_periods >= 0), ("model.refine_min_event", m.refine_min_event >= 0),
         ("model.refine_colour", m.refine_colour >= 0), ("model.refine_edges", m.refine_edges >= 0),
         ("model.refine_columns", m.refine_columns >= 0),
         ("model.refine_neighbours", m.refine_neighbours >= 0),

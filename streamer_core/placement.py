@@ -57,7 +57,7 @@ class Placement:
                 edges = [0, *found, len(inputs)]
                 inputs, starts = self._events(level - 1, inputs, edges), starts[edges[:-1]]
             forced = np.flatnonzero(np.isin(starts, hard)) if level < 2 else []
-            minimum = 2 if level else max(2, self.cfg.min_event)
+            minimum = 2 if level else max(2, self.cfg.refine_min_event or self.cfg.min_event)
             parts = [(inputs, 1.0), *(cues if level == 0 else [])]
             penalty = self.cfg.refine if level == 0 else self.cfg.refine_coarse or self.cfg.refine
             if level == 1 and self.cfg.refine_periods and self.cfg.input_kind == "features":

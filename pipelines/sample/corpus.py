@@ -59,14 +59,17 @@ class CorpusOptions:
     handheld: bool = False  # camera shake, flicker and sensor noise over every frame (sample_render._handheld)
     length_step_s: float = 0.5  # action lengths are multiples of this; 0: any length, so boundaries fall
     #                             between samples as in real footage, not on the 0.5 s sampling grid
+    shortest_action_s: float = 2.0  # actions last this long to 8 s
 
 
-def _split_durations(rng: np.random.Generator, total: float, step_s: float = 0.5) -> list[float]:
-    """Split ``total`` (>= 2 s) into action lengths of 2-8 s, multiples of ``step_s`` (0: any)."""
+def _split_durations(rng: np.random.Generator, total: float, step_s: float = 0.5,
+                     shortest: float = 2.0) -> list[float]:
+    """Split ``total`` (>= ``shortest``) into action lengths of ``shortest``-8 s, multiples of ``step_s`` (0: any)."""
     lengths, left = [], total
     while left > 8:
-        top = min(8.0, left - 2.0)
-        step = float(rng.choice(np.arange(2.0, top + step_s / 2, step_s)) if step_s else rng.uniform(2.0, top))
+        top = min(8.0, left - shortest)
+        step = float(rng.choice(np.arange(shortest, top + step_s / 2, step_s)) if step_s
+                     else rng.uniform(shortest, top))
         lengths.append(step)
         left -= step
     return lengths + [left]
@@ -151,7 +154,8 @@ def make_specs(options: CorpusOptions = CorpusOptions()) -> list[VideoSpec]:
         specs.append(VideoSpec(
             video_id=f"part{i % 2}/video_{i:03d}.{suffix}", size=options.size, fps=fps,
             lossless=options.lossless,
-            scenes=_make_scenes(rng, _split_durations(rng, max(total, 2.0), options.length_step_s), options),
+            scenes=_make_scenes(rng, _split_durations(rng, max(total, 2.0), options.length_step_s,
+                                                  options.shortest_action_s), options),
             frame_times=_frame_times(rng, fps, max(total, 2.0), options.vfr), dissolve_s=options.dissolve_s,
             handheld=options.handheld))
     return specs

@@ -259,6 +259,25 @@ def test_levels_above_an_empty_coarse_level_have_no_cut_and_leave_level_zero_alo
     assert boundaries[1:] == [[], []]
 
 
+def test_the_pass_keeps_events_as_short_as_refine_min_event():
+    """model.refine_min_event (0: min_event, 4 in the recommended presets): an action of 1.5 s between
+    two longer ones is three samples, which level 0's pass keeps at 3 and cannot at 0."""
+    rng = np.random.default_rng(0)
+    found = {}
+    for shortest in (3, 0):
+        cfg = load_config("tiny-default", overrides=[f"model.refine_min_event={shortest}"])
+        torch.manual_seed(0)
+        streamer = Streamer(StreamerModel(cfg.model).eval())
+        kinds = rng.normal(0, 3, (3, cfg.model.embed_dim))
+        stream = streamer.new_stream("three actions")
+        stream.inputs = list((np.repeat(kinds, [12, 3, 25], axis=0) + rng.normal(0, 0.1, (40, 32))).astype(np.float32))
+        with torch.no_grad():
+            boundaries, _ = streamer.placement.placed(stream, [[]])
+        found[shortest] = [round(t / cfg.model.snippet_size) for t in boundaries[0]]
+    assert found[3] == [12, 15]
+    assert cfg.model.min_event == 4 and min(np.diff([0, *found[0], 40])) >= 4, found
+
+
 def test_refinement_keeps_hard_cuts_and_is_off_in_the_paper_preset():
     rng = np.random.default_rng(3)
     frames = np.repeat(rng.integers(0, 256, (6, 1, 32, 32, 3), dtype=np.uint8), 10, axis=1).reshape(60, 32, 32, 3)
