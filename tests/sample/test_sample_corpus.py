@@ -25,7 +25,8 @@ def test_same_seed_same_corpus_other_seed_other_corpus():
 
 @pytest.mark.parametrize("options", [OPTIONS, CorpusOptions(videos=3, fps=(29.97, 12.5)),
                                      CorpusOptions(videos=2, lossless=True, vfr=True),
-                                     CorpusOptions(videos=3, length_step_s=0.0)])
+                                     CorpusOptions(videos=3, length_step_s=0.0),
+                                     CorpusOptions(videos=3, length_step_s=0.0, shortest_action_s=1.0)])
 def test_truth_is_two_nested_tilings(options):
     for spec in make_specs(options):
         rows = truth_rows(spec)
@@ -37,10 +38,19 @@ def test_truth_is_two_nested_tilings(options):
         assert {r[3] for r in rows if r[1] == 1} <= fine
         assert options.min_duration_s - 1 <= spec.duration_s <= options.max_duration_s + 1
         actions = [a for s in spec.scenes for a in s.actions]
-        assert all(2 - 1e-9 <= a.end_s - a.start_s <= 8 + 1e-9 for a in actions)
+        assert all(options.shortest_action_s - 1e-9 <= a.end_s - a.start_s <= 8 + 1e-9 for a in actions)
         assert all(len(s.actions) >= 2 for s in spec.scenes) or len(actions) < 2
         assert all(a.label != b.label for a, b in zip(actions, actions[1:]))
         assert all(a.tint != b.tint for a, b in zip(spec.scenes, spec.scenes[1:]))
+
+
+def test_actions_as_short_as_asked():
+    """shortest_action_s (the tune corpora sample-518 and -519): actions from 1 s, some under the 2 s
+    that every action lasts otherwise."""
+    lengths = [a.end_s - a.start_s for spec in make_specs(CorpusOptions(videos=6, length_step_s=0.0,
+                                                                        shortest_action_s=1.0))
+               for scene in spec.scenes for a in scene.actions]
+    assert min(lengths) >= 1.0 and sum(length < 2 for length in lengths) >= 3, sorted(lengths)[:5]
 
 
 def test_boundaries_fall_between_samples_when_lengths_are_free():
