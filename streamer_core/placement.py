@@ -27,7 +27,8 @@ class Placement:
         encoder's embeddings of the samples, with their colour and edge histograms (or the feature
         rows' columns) as parts of the kernel weighed `refine_colour` and `refine_edges` (or
         `refine_columns`) to the embeddings' 1, and the rows' neighbour graph at
-        `refine_neighbours`; a level above: the events of the one below, at
+        `refine_neighbours`, each event at least `refine_min_event` inputs (or `min_event`); a
+        level above: the events of the one below, at
         least two of them to an event, at the penalty `refine_coarse`; on feature streams, with
         no hard cuts to carry it, `refine_coarse` places level 1 too, or `refine_periods` places it
         as periods of few kinds of level-0 event: streamer_core.periods), hard
