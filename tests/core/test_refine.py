@@ -268,9 +268,10 @@ def test_the_pass_keeps_events_as_short_as_refine_min_event():
         cfg = load_config("tiny-default", overrides=[f"model.refine_min_event={shortest}"])
         torch.manual_seed(0)
         streamer = Streamer(StreamerModel(cfg.model).eval())
-        kinds = rng.normal(0, 3, (3, cfg.model.embed_dim))
+        width = cfg.model.embed_dim
         stream = streamer.new_stream("three actions")
-        stream.inputs = list((np.repeat(kinds, [12, 3, 25], axis=0) + rng.normal(0, 0.1, (40, 32))).astype(np.float32))
+        rows = np.repeat(rng.normal(0, 3, (3, width)), [12, 3, 25], axis=0) + rng.normal(0, 0.1, (40, width))
+        stream.inputs = list(rows.astype(np.float32))
         with torch.no_grad():
             boundaries, _ = streamer.placement.placed(stream, [[]])
         found[shortest] = [round(t / cfg.model.snippet_size) for t in boundaries[0]]
