@@ -59,8 +59,8 @@ def _sample(**options) -> Callable[[Path], object]:
                                                              length_step_s=0.0, **options))
 
 
-def _motions(seed: int) -> Callable[[Path], object]:
-    return lambda folder: datasets.write_basic_motions(folder, seed=seed)
+def _motions(seed: int, every: int = 1) -> Callable[[Path], object]:
+    return lambda folder: datasets.write_basic_motions(folder, seed=seed, every=every)
 
 
 def _periods(seed: int, clear: bool = False) -> Callable[[Path], object]:
@@ -93,6 +93,11 @@ CORPORA = {
     # choice for feature streams within one seed's noise
     **{"motions" if seed == 0 else f"motions-{seed}": Corpus("tune", _motions(seed), {0: ("activities", 0)}, "features")
        for seed in range(4)},
+    # the same streams read as a sensor at 2 Hz would give them (every 5th sample): one sample a snippet, so the
+    # rows are the samples, as in the tool-use streams (44th round)
+    **{"motions-2hz" if seed == 0 else f"motions-2hz-{seed}": Corpus("tune", _motions(seed, every=5),
+                                                                     {0: ("activities", 0)}, "features")
+       for seed in range(2)},
     # the same recordings in two levels: periods of stretches of two or three activities each
     **{"periods" if seed == 0 else f"periods-{seed}": Corpus("tune", _periods(seed), PERIODS, "features")
        for seed in range(2)},
@@ -112,6 +117,9 @@ CORPORA = {
     "photos": Corpus("test", partial(write_photos_corpus, options=PhotosOptions(videos=6, seed=9101)),
                      {0: ("actions", 0), 1: ("shots", 1)}),
     "mocap": Corpus("test", datasets.write_mocap, {0: ("activities", 0)}, "features"),
+    # the same recordings read as a sensor at 2 Hz would give them (every 60th sample), rows the samples (44th round:
+    # written and fixed before its first run)
+    "mocap-2hz": Corpus("test", partial(datasets.write_mocap, every=60), {0: ("activities", 0)}, "features"),
     "mocap-periods": Corpus("test", datasets.write_mocap_periods, PERIODS, "features"),
     "mocap-periods-clear": Corpus("test", lambda folder: datasets.write_mocap_periods(folder, clear=True), PERIODS,
                                   "features"),

@@ -6,7 +6,9 @@
 Every .csv (columns of numbers; a first row of channel names is optional) and .npy ([T, C] samples)
 below --input, all sampled at --rate Hz, becomes <dest>/<its path>.npy: one row per snippet of
 --snippet seconds (the model's model.snippet_size), each channel's mean, then each channel's standard
-deviation, then each channel's mean absolute change (3 C columns). --drop leaves out columns that
+deviation, then each channel's mean absolute change (3 C columns); at one sample per snippet (2 Hz at
+0.5 s), the samples as recorded (C columns). A snippet holds the samples recorded in its own time, so
+rows keep the recording's clock at any rate (12 and 13 samples in turn at 25 Hz). --drop leaves out columns that
 are not channels, such as a timestamp (by name, or by position from 0 where a file has no names).
 A recording that cannot be read is named in one `error:` line and the others are still written; two
 recordings that would write one stream are both refused. The last stdout line is a JSON summary:

