@@ -121,6 +121,9 @@ CORPORA = {
     # written and fixed before its first run)
     "mocap-2hz": Corpus("test", partial(datasets.write_mocap, every=60), {0: ("activities", 0)}, "features"),
     "mocap-periods": Corpus("test", datasets.write_mocap_periods, PERIODS, "features"),
+    # the same streams read as a sensor at 2 Hz would give them, as the gestures and tool-use periods (44th
+    # round: written and fixed before its first run)
+    "mocap-periods-2hz": Corpus("test", partial(datasets.write_mocap_periods, every=60), PERIODS, "features"),
     "mocap-periods-clear": Corpus("test", lambda folder: datasets.write_mocap_periods(folder, clear=True), PERIODS,
                                   "features"),
     # univariate regimes of one repeated pattern each, scored at level 0 as an activity of one repeated motion is

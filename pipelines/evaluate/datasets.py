@@ -225,11 +225,12 @@ def write_basic_motions(folder: str | Path, streams: int = 8, recordings: tuple[
 
 def period_stream(pool: dict, rate_hz: float, rng: np.random.Generator, periods: tuple[int, int] = (4, 6),
                   stretches: tuple[int, int] = (2, 6), snippet_s: float = 0.5,
-                  clear: bool = False) -> tuple[np.ndarray, list, list]:
+                  clear: bool = False, every: int = 1) -> tuple[np.ndarray, list, list]:
     """A two-level feature stream from ``pool`` (activity -> recordings of it, ``[T, C]`` each):
     ``periods`` periods, each of ``stretches`` stretches (a random 4-10 s of a random recording, the
     whole of a shorter one) of two or three of the activities (the period's set, never the last
-    period's), no two neighbouring stretches of one activity. Returns the rows and, per row, its
+    period's), no two neighbouring stretches of one activity (``every``: each stretch read as a sensor
+    at ``rate_hz`` / ``every`` would read it, _read_slower). Returns the rows and, per row, its
     stretch and its period (as a tool-use period holds a few kinds of gesture).
 
     ``clear``: every period change can be told from the activities alone: the stretch before it is
@@ -253,7 +254,7 @@ def period_stream(pool: dict, rate_hz: float, rng: np.random.Generator, periods:
             signal = pool[last][int(rng.integers(len(pool[last])))]
             length = min(len(signal), int(rng.integers(int(4 * rate_hz), int(10 * rate_hz) + 1)))
             start = int(rng.integers(0, len(signal) - length + 1))
-            parts.append(snippet_rows(signal[start:start + length], rate_hz, snippet_s))
+            parts.append(snippet_rows(_read_slower(signal[start:start + length], every), rate_hz / every, snippet_s))
             stretch_of += [f"{last}-{len(parts)}"] * len(parts[-1])
             period_of += [f"period{period}"] * len(parts[-1])
     return np.concatenate(parts), stretch_of, period_of
@@ -279,14 +280,15 @@ def unclear_period_changes(kinds: list[str], periods: list[int]) -> list[bool]:
 
 
 def _write_periods(folder: str | Path, pools: list[dict], rate_hz: float, seed: int, snippet_s: float,
-                   clear: bool) -> Path:
+                   clear: bool, every: int = 1) -> Path:
     """One two-level stream per pool (period_stream), with truth at levels 0 and 1."""
     rng = np.random.default_rng(seed)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rows: list = []
     for k, pool in enumerate(pools):
-        features, stretch_of, period_of = period_stream(pool, rate_hz, rng, snippet_s=snippet_s, clear=clear)
+        features, stretch_of, period_of = period_stream(pool, rate_hz, rng, snippet_s=snippet_s, clear=clear,
+                                                        every=every)
         _write_stream(folder, f"periods_{k:02d}", features, [stretch_of, period_of], snippet_s, rows)
     write_truth(folder, rows)
     return folder
@@ -300,10 +302,12 @@ def write_basic_motion_periods(folder: str | Path, streams: int = 8, seed: int =
     return _write_periods(folder, [pool] * streams, BASIC_MOTIONS_HZ, seed, snippet_s, clear)
 
 
-def write_mocap_periods(folder: str | Path, seed: int = 0, snippet_s: float = 0.5, clear: bool = False) -> Path:
+def write_mocap_periods(folder: str | Path, seed: int = 0, snippet_s: float = 0.5, clear: bool = False,
+                        every: int = 1) -> Path:
     """Two-level streams of subject 86's labelled activities (a test corpus): one stream per
     recording, from that recording's own activities (their labels are the recording's own;
-    ``clear``: period_stream)."""
+    ``clear``: period_stream; ``every``: the same streams as a sensor at 120 / ``every`` Hz would
+    read them, _read_slower)."""
     from tsseg.data.datasets import MOCAP_TRIALS, load_mocap
 
     pools = []
@@ -314,7 +318,7 @@ def write_mocap_periods(folder: str | Path, seed: int = 0, snippet_s: float = 0.
         for a, b in zip(edges[:-1], edges[1:]):
             pool.setdefault(str(labels[a]), []).append(signal[a:b])
         pools.append(pool)
-    return _write_periods(folder, pools, MOCAP_HZ, seed, snippet_s, clear)
+    return _write_periods(folder, pools, MOCAP_HZ, seed, snippet_s, clear, every)
 
 
 def available_clips() -> list[tuple[Clip, Path]]:

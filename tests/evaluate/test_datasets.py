@@ -53,7 +53,8 @@ def test_mocap_streams_and_their_activities(tmp_path):
 def test_mocap_read_at_2_hz_gives_its_samples_as_rows(tmp_path):
     """mocap-2hz: each recording as a 2 Hz sensor reads it (every 60th sample, from the middle of the
     first half second): one sample a snippet, so the rows are those samples and each takes its own
-    label; the activities are mocap's, on the same 0.5 s grid."""
+    label; the activities are mocap's, on the same 0.5 s grid. mocap-periods-2hz: the same period
+    streams as mocap-periods, read so."""
     pytest.importorskip("tsseg")
     from tsseg.data.datasets import load_mocap
 
@@ -65,6 +66,9 @@ def test_mocap_read_at_2_hz_gives_its_samples_as_rows(tmp_path):
     for video in fast:
         assert [s.label for s in slow[video][0].spans] == [s.label for s in fast[video][0].spans]
         assert slow[video][0].duration_s == pytest.approx(fast[video][0].duration_s)
+    periods, periods_2hz = write_mocap_periods(tmp_path / "p120hz"), write_mocap_periods(tmp_path / "p2hz", every=60)
+    assert (periods_2hz / "truth.csv").read_text() == (periods / "truth.csv").read_text()  # the same streams
+    assert {np.load(f).shape[1] for f in periods_2hz.glob("*.npy")} == {4}  # the 4 channels, as read
 
 
 def test_tssb_series_and_their_regimes(tmp_path):
