@@ -89,6 +89,10 @@ CORPORA = {
     # actions as short as 1 s (elsewhere 2 s), steady and handheld (43rd round)
     "sample-518": Corpus("tune", _sample(seed=518, shortest_action_s=1.0), SCENES),
     "sample-519": Corpus("tune", _sample(seed=519, shortest_action_s=1.0, handheld=True), SCENES),
+    # real photographs as backdrops and cut-out objects (Debian's opencv-doc), each action changing one of the
+    # object's shape, photograph and motion, steady and handheld (45th round)
+    "sample-520": Corpus("tune", _sample(seed=520, style="photo", subtle=True), SCENES),
+    "sample-521": Corpus("tune", _sample(seed=521, style="photo", subtle=True, handheld=True), SCENES),
     # BasicMotions recordings joined in four seeded orders and lengths: 8 streams alone (seed 0) left a
     # choice for feature streams within one seed's noise
     **{"motions" if seed == 0 else f"motions-{seed}": Corpus("tune", _motions(seed), {0: ("activities", 0)}, "features")
@@ -142,6 +146,8 @@ def corpus_folder(name: str) -> Path:
             CORPORA[name].write(folder)
         except ImportError as exc:
             raise UserError(f"corpus {name}: {exc} (bash scripts/setup.sh installs the packages it reads)") from None
+        except FileNotFoundError as exc:  # a Debian package's files (render.photograph)
+            raise UserError(f"corpus {name}: {exc}") from None
     return folder
 
 

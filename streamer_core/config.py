@@ -42,6 +42,8 @@ class ModelConfig:
     #                        earlier cuts also ends the event above (0: off, the paper)
     hard_cut: float = 0.0  # frames only: an input whose region colours changed by more than this
     #                        (streamer_core.cuts) ends the events of levels 0 and 1 (0: off, the paper)
+    hard_cut_shift: int = 0  # with hard_cut: inputs compared as 32 px thumbnails at the shift of up to this
+    #                          many pixels that matches best, so that a shaking camera is no cut (0: in place)
     gradual_span: int = 0  # with hard_cut: a gradual transition (a fade, a dissolve) over 2 to this many
     #                        inputs, no single change of which passes hard_cut, also ends them (0: off)
     refine: float = 0.0  # > 0: at the end of a video, level 0's events are placed again by a kernel
@@ -258,6 +260,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.refine_neighbours", m.refine_neighbours >= 0),
         ("model.max_layers", m.max_layers >= 1),
         ("model.hard_cut", m.hard_cut >= 0 and (m.hard_cut == 0 or m.input_kind == "frames")),
+        ("model.hard_cut_shift", 0 <= m.hard_cut_shift <= 4),
         ("model.init_layers", 1 <= m.init_layers <= m.max_layers),
         ("model.evolve_every", m.evolve_every >= 1), ("model.snippet_size", m.snippet_size > 0),
         ("model.temporal_heads", m.embed_dim % max(m.temporal_heads, 1) == 0 and m.temporal_heads >= 1),

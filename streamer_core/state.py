@@ -42,7 +42,7 @@ class StreamState:
     video_id: str
     levels: list[LevelState]
     samples_seen: int = 0
-    colours: deque = field(default_factory=deque)  # region colours of the latest inputs (for model.hard_cut)
+    colours: deque = field(default_factory=deque)  # the latest inputs as cuts.comparable keeps them (hard_cut)
     changes: list[float] = field(default_factory=list)  # the hard-cut change of each input after the first
     inputs: list[np.ndarray] = field(default_factory=list)  # level 0's input embeddings (for model.refine)
     histograms: list[np.ndarray] = field(default_factory=list)  # each frame's colours (model.refine_colour)

@@ -155,18 +155,19 @@ class Streamer:
         (streamer_core.cuts)? 0 where none; None when model.hard_cut is 0."""
         if not self.cfg.hard_cut:
             return None
-        colours = cuts.region_colours(x.detach())
+        shift = self.cfg.hard_cut_shift
+        colours = cuts.comparable(x.detach(), shift)
         seen = [k for k, s in enumerate(streams) if s.colours]
         spans = [0] * len(streams)
         if seen:
             before = torch.stack([streams[k].colours[-1] for k in seen])
-            for k, value in zip(seen, cuts.change(before, colours[seen]).tolist()):
+            for k, value in zip(seen, cuts.compared(before, colours[seen], shift).tolist()):
                 streams[k].changes.append(value)
                 spans[k] = int(value > self.cfg.hard_cut)
         for k, (stream, c) in enumerate(zip(streams, colours)):
             stream.colours.append(c)
             if self.cfg.gradual_span and not spans[k]:
-                spans[k] = cuts.gradual_span(stream.colours, stream.changes, self.cfg.hard_cut)
+                spans[k] = cuts.gradual_span(stream.colours, stream.changes, self.cfg.hard_cut, shift)
         return spans
 
     def _advance(self, level: int, streams: list[StreamState], targets: torch.Tensor, items: list[Any],

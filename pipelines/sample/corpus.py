@@ -23,7 +23,9 @@ import numpy as np
 
 from pipelines.data import storage
 from pipelines.sample.render import (
+    BACKDROPS,
     COLORS,
+    CUTOUTS,
     MOTIONS,
     SHAPES,
     TEXTURES,
@@ -51,7 +53,8 @@ class CorpusOptions:
     max_duration_s: float = 40.0
     fps: tuple[float, ...] = (10.0, 12.5, 15.0, 25.0)
     size: int = 128
-    style: str = "textured"  # "textured" (patterns, some panning) | "flat" (plain colours)
+    style: str = "textured"  # "textured" (patterns, some panning) | "flat" (plain colours) | "photo" (photographs:
+    #                          backdrops and cut-out objects from Debian's opencv-doc, render.photograph)
     lossless: bool = False  # ffv1 in .mkv (exact pixels) instead of libx264 in .mp4
     vfr: bool = False  # jittered frame times (needs lossless: mkv keeps any timestamps)
     dissolve_s: float = 0.0  # scenes cross-dissolve over this long instead of cutting (truth: the midpoint)
@@ -80,9 +83,10 @@ def _pick_other(rng: np.random.Generator, options, previous):
 
 
 def _make_actions(rng: np.random.Generator, lengths: list[float], start: float,
-                  before: Action | None, subtle: bool = False):
-    """Each action a new shape and colour (and any motion); `subtle`: only one of shape, colour
-    and motion changes at each boundary, the others carried over."""
+                  before: Action | None, subtle: bool = False, colours: tuple[str, ...] = tuple(COLORS)):
+    """Each action a new shape and colour (one of ``colours``: a plain colour or a photograph to cut the
+    object from) and any motion; `subtle`: only one of shape, colour and motion changes at each boundary,
+    the others carried over."""
     actions = []
     shape, color, motion = (before.shape, before.color, before.motion) if before else (None, None, None)
     for length in lengths:
@@ -90,7 +94,7 @@ def _make_actions(rng: np.random.Generator, lengths: list[float], start: float,
         if changed in ("all", "shape"):
             shape = _pick_other(rng, SHAPES, shape)
         if changed in ("all", "color"):
-            color = _pick_other(rng, list(COLORS), color)
+            color = _pick_other(rng, colours, color)
         if changed == "all":
             motion = str(rng.choice(MOTIONS))
         elif changed == "motion":
@@ -112,10 +116,12 @@ def _make_scenes(rng: np.random.Generator, lengths: list[float], options: Corpus
     scenes, start, tint = [], 0.0, None
     for group in groups:
         tint = _pick_other(rng, list(TINTS), tint)
-        textured = options.style == "textured"
+        textured, photo = options.style in ("textured", "photo"), options.style == "photo"
         pan = float(rng.choice([0.0, 3.0, -4.0])) if textured else 0.0
-        actions = _make_actions(rng, group, start, scenes[-1].actions[-1] if scenes else None, options.subtle)
-        scenes.append(Scene(start, actions[-1].end_s, str(rng.choice(TEXTURES)), tint,
+        actions = _make_actions(rng, group, start, scenes[-1].actions[-1] if scenes else None, options.subtle,
+                                CUTOUTS if photo else tuple(COLORS))
+        backdrop = _pick_other(rng, BACKDROPS, scenes[-1].texture if scenes else None) if photo else None
+        scenes.append(Scene(start, actions[-1].end_s, backdrop or str(rng.choice(TEXTURES)), tint,
                             float(rng.uniform(2, 6)) if textured else 0.0,
                             float(rng.uniform(0, math.pi)), pan, actions))
         start = actions[-1].end_s
@@ -294,7 +300,7 @@ def generator_options(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     defaults = CorpusOptions()
     parser = generator_parser("python -m pipelines.sample.corpus", __doc__, defaults)
-    parser.add_argument("--style", choices=["textured", "flat"], default=defaults.style)
+    parser.add_argument("--style", choices=["textured", "flat", "photo"], default=defaults.style)
     parser.add_argument("--lossless", action="store_true", help="ffv1 .mkv instead of x264 .mp4")
     parser.add_argument("--vfr", action="store_true", help="variable frame rate (with --lossless)")
     parser.add_argument("--dissolve", type=float, default=defaults.dissolve_s,

@@ -1,8 +1,10 @@
 """Drawing the sample corpus: what a planted video shows at any instant.
 
 A scene is a textured background of its own tint (sometimes panning); an action is a
-foreground object with its own shape, colour and motion. ``render(spec, t)`` is exact and
-deterministic, so tests can compare decoded frames with what was planted.
+foreground object with its own shape, colour and motion. In the photograph style the backdrop
+is a window onto a real photograph and the object is cut out of another one (``_cutout``), as
+detailed as real footage. ``render(spec, t)`` is exact and deterministic, so tests can compare
+decoded frames with what was planted.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import math
 import zlib
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 COLORS = {"red": (230, 40, 40), "green": (40, 210, 70), "blue": (50, 90, 240),
           "yellow": (245, 225, 40), "magenta": (225, 40, 225), "white": (250, 250, 250)}
@@ -22,6 +26,14 @@ TINTS = {"teal": (0.2, 0.7, 0.7), "amber": (0.9, 0.6, 0.2), "violet": (0.55, 0.3
 SHAPES = ("circle", "square", "diamond", "cross")
 MOTIONS = ("orbit", "bounce", "zigzag", "pulse")
 TEXTURES = ("stripes", "checker", "rings", "waves")
+OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")  # Debian's opencv-doc: its sample photographs
+# the photograph style's backdrops (wide views) and cut-outs (close views); none of them is a photograph of a
+# test corpus (scikit-image's, pipelines/sample/photos.py)
+BACKDROPS = ("building.jpg", "home.jpg", "aero1.jpg", "leuvenA.jpg", "graf1.png", "board.jpg", "stuff.jpg",
+             "messi5.jpg", "starry_night.jpg")
+CUTOUTS = ("baboon.jpg", "fruits.jpg", "butterfly.jpg", "orange.jpg", "apple.jpg", "squirrel_cls.jpg",
+           "HappyFish.jpg", "smarties.png", "rubberwhale1.png")
+TURN_RAD_S = 2 * math.pi / 5  # a pulsing cut-out also turns, once in 5 s
 
 
 @dataclass(frozen=True)
@@ -85,7 +97,32 @@ def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+@functools.lru_cache(maxsize=32)
+def photograph(name: str, size: int) -> np.ndarray:
+    """The photograph ``name`` of OPENCV_DATA as float64 RGB [size, size, 3]: its centre square, resized."""
+    if not (OPENCV_DATA / name).exists():
+        raise FileNotFoundError(f"{OPENCV_DATA / name}: Debian's opencv-doc is not installed (apt-get install "
+                                "opencv-doc, or scripts/setup-debian.sh as root)")
+    with Image.open(OPENCV_DATA / name) as image:
+        image = image.convert("RGB")
+        side = min(image.size)
+        left, top = (image.width - side) // 2, (image.height - side) // 2
+        square = image.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BOX)
+    return np.asarray(square, np.float64)
+
+
+def _photo_background(scene: Scene, t: float, size: int) -> np.ndarray:
+    """A window of ``size`` px onto the backdrop held at twice that size, from where ``scene.angle``
+    puts it, panning back and forth at ``pan_px_s``."""
+    travel = (scene.angle / math.pi * size + scene.pan_px_s * (t - scene.start_s)) % (2 * size)
+    left = int(round(min(travel, 2 * size - travel)))  # reflected: the window stays inside the photograph
+    top = size // 2
+    return photograph(scene.texture, 2 * size)[top:top + size, left:left + size]
+
+
 def _background(scene: Scene, t: float, size: int) -> np.ndarray:
+    if scene.texture in BACKDROPS:
+        return _photo_background(scene, t, size)
     x, y = _grid(size)
     tint = np.array(TINTS[scene.tint], np.float64)
     if scene.frequency == 0:
@@ -103,8 +140,8 @@ def _background(scene: Scene, t: float, size: int) -> np.ndarray:
     return (0.4 + 0.25 * value)[..., None] * tint * 255
 
 
-def _object_mask(action: Action, t: float, size: int) -> np.ndarray:
-    x, y = _grid(size)
+def _object_place(action: Action, t: float, size: int) -> tuple[float, float, float]:
+    """Where the object is at ``t``: its centre and radius, by its motion."""
     tau, c, radius = t - action.start_s, size / 2, size / 8
     wave = lambda period: abs(((tau / period + action.phase / (2 * math.pi)) % 1) * 2 - 1)
     if action.motion == "orbit":
@@ -116,6 +153,12 @@ def _object_mask(action: Action, t: float, size: int) -> np.ndarray:
         cx, cy = radius + wave(3) * (size - 2 * radius), radius + wave(1.3) * (size - 2 * radius)
     else:  # pulse
         cx, cy, radius = c, c, radius * (1 + 0.4 * math.sin(2 * math.pi * tau / 1.5))
+    return cx, cy, radius
+
+
+def _object_mask(action: Action, t: float, size: int) -> np.ndarray:
+    x, y = _grid(size)
+    cx, cy, radius = _object_place(action, t, size)
     dx, dy = np.abs(x - cx), np.abs(y - cy)
     return {
         "circle": lambda: dx ** 2 + dy ** 2 <= radius ** 2,
@@ -125,11 +168,29 @@ def _object_mask(action: Action, t: float, size: int) -> np.ndarray:
     }[action.shape]()
 
 
+def _cutout(action: Action, t: float, size: int, mask: np.ndarray) -> np.ndarray:
+    """The object's pixels (``mask``) cut out of the photograph ``action.color``: the photograph moves
+    with the object, half of it across the object, and grows with a pulsing one, which also turns.
+    Why: a textured object that turns shows other pixels at every frame, as a real one does, and one
+    that slides carries its texture over the backdrop's; a plain-coloured shape turned looks the same
+    (the 44th round's striped shapes at 32 px did not over-cut where photos' cut-outs did)."""
+    cx, cy, radius = _object_place(action, t, size)
+    angle = action.phase + (TURN_RAD_S * (t - action.start_s) if action.motion == "pulse" else 0.0)
+    x, y = _grid(size)
+    dx, dy = x[mask] - cx, y[mask] - cy
+    scale = size / (4 * radius)  # the object's diameter spans half the photograph
+    u = (math.cos(angle) * dx + math.sin(angle) * dy) * scale + size / 2
+    v = (-math.sin(angle) * dx + math.cos(angle) * dy) * scale + size / 2
+    columns, rows = np.clip(np.rint(u), 0, size - 1).astype(int), np.clip(np.rint(v), 0, size - 1).astype(int)
+    return photograph(action.color, size)[rows, columns]
+
+
 def _scene_frame(scene: Scene, t: float, size: int) -> np.ndarray:
     """Float RGB of ``scene`` at ``t``; outside the scene, its nearest action goes on moving."""
     action = scene.actions[0] if t < scene.start_s else _at(scene.actions, t)
     frame = np.array(_background(scene, t, size), dtype=np.float64)
-    frame[_object_mask(action, t, size)] = COLORS[action.color]
+    mask = _object_mask(action, t, size)
+    frame[mask] = COLORS[action.color] if action.color in COLORS else _cutout(action, t, size, mask)
     return frame
 
 

@@ -53,6 +53,55 @@ def test_a_cut_changes_most_regions_a_pan_or_an_action_does_not(size):
     assert others.max() < 0.02, others.max()  # the pan, the moving object and its change of action
 
 
+def shaken_scene(rng: np.random.Generator, cut_at: int = 0) -> np.ndarray:
+    """uint8 samples of a detailed scene (patches of 4 px in 8 colours) that a shaking camera moves by
+    a pixel at every sample, cut to another such scene at sample ``cut_at`` (0: none)."""
+    coarse = rng.integers(0, 2, (2, SIZE // 4 + 1, SIZE // 4 + 1, 3), dtype=np.uint8) * 255  # patches of 4 px
+    scenes = coarse.repeat(4, axis=1).repeat(4, axis=2)
+    moves = [(2, 2), (1, 2), (1, 3), (2, 3), (3, 3), (3, 2), (2, 1), (1, 1)] * 2  # a pixel at most per sample
+    return np.stack([scenes[int(cut_at and k >= cut_at)][dy:dy + SIZE, dx:dx + SIZE]
+                     for k, (dy, dx) in enumerate(moves)])
+
+
+def test_at_its_best_shift_a_shaking_camera_is_no_change_a_cut_still_is():
+    """model.hard_cut_shift: a shake moves the whole frame by a pixel, which changes most regions of a
+    detailed scene (a photograph in the tune corpus sample-521) as much as a cut; compared at the shift
+    that matches best, it is no change."""
+    frames = shaken_scene(np.random.default_rng(0), cut_at=8)
+    thumbs = cuts.thumbnails(to_model_input(frames, load_config("tiny").model))
+    shifted = cuts.shifted_change(thumbs[:-1], thumbs[1:], 1).numpy()
+    assert np.delete(shifted, 7).max() < 1e-6 and shifted[7] > 0.08, shifted
+    in_place = np.delete(changes(frames), 7)
+    assert (in_place > 0.04).sum() >= 5, in_place  # in place, shakes pass for cuts
+
+
+@pytest.mark.parametrize("shift", [1, 2])
+def test_the_shifted_change_is_each_shifted_window_pooled_in_turn(shift):
+    """shifted_change pools every shift at once (two products); the plain way pools each window."""
+    torch.manual_seed(0)
+    before, after = (torch.rand(5, 3, cuts.THUMBNAIL, cuts.THUMBNAIL) * 2 - 1 for _ in range(2))
+    after[0] = torch.roll(before[0], (1, -1), (1, 2))
+    inner = slice(shift, cuts.THUMBNAIL - shift)
+    older = torch.nn.functional.adaptive_avg_pool2d(before[:, :, inner, inner], cuts.REGIONS)
+    plain = torch.stack([cuts.change(older, torch.nn.functional.adaptive_avg_pool2d(
+        after[:, :, shift + dy:cuts.THUMBNAIL - shift + dy, shift + dx:cuts.THUMBNAIL - shift + dx], cuts.REGIONS))
+        for dy in range(-shift, shift + 1) for dx in range(-shift, shift + 1)]).min(0).values
+    torch.testing.assert_close(cuts.shifted_change(before, after, shift), plain, atol=1e-6, rtol=1e-5)
+    assert plain[0] < 1e-6 and plain[1:].min() > 0.01
+
+
+def test_a_stream_with_the_shift_takes_a_shaking_camera_for_no_cut():
+    frames = shaken_scene(np.random.default_rng(1), cut_at=8)
+    torch.manual_seed(0)
+    found = {}
+    for shift in (0, 1):
+        cfg = load_config("tiny", overrides=[*hard_cut_overrides(0.04), f"model.hard_cut_shift={shift}"])
+        with torch.no_grad():
+            (found[shift],) = Streamer(StreamerModel(cfg.model).eval()).run([StreamSource("a", [frames])])
+    assert found[1].boundaries(0) == [8 * STEP]
+    assert len(found[0].boundaries(0)) >= 4, found[0].boundaries(0)  # in place, shakes end events too
+
+
 def hard_cut_overrides(hard_cut: float) -> list[str]:
     """tiny networks, two levels from the start, and no cut but hard ones (demarcation never
     fires: a similarity never falls below -1; no working set is forced out)."""

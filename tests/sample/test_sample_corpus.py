@@ -12,7 +12,18 @@ import pytest
 
 from pipelines.data.corpus import list_corpus
 from pipelines.sample.corpus import CorpusOptions, make_specs, truth_rows, write_corpus
-from pipelines.sample.render import render
+from pipelines.sample.render import (
+    BACKDROPS,
+    CUTOUTS,
+    OPENCV_DATA,
+    _cutout,
+    _grid,
+    _object_mask,
+    _object_place,
+    _photo_background,
+    photograph,
+    render,
+)
 
 OPTIONS = CorpusOptions(videos=4, seed=7, min_duration_s=12, max_duration_s=30, size=64)
 
@@ -151,3 +162,41 @@ def test_subtle_actions_change_one_of_shape_colour_and_motion():
     plain = make_specs(dataclasses.replace(options, subtle=False))
     assert all(a.shape != b.shape and a.color != b.color
                for spec in plain for s in spec.scenes for a, b in zip(s.actions, s.actions[1:]))
+
+
+@pytest.mark.skipif(not OPENCV_DATA.exists(), reason="Debian's opencv-doc is not installed (scripts/setup-debian.sh)")
+def test_the_photograph_style_draws_backdrops_and_cut_out_objects_from_photographs():
+    """style="photo" (the tune corpora sample-520 and -521): each scene a window onto a photograph, each
+    object cut out of another one, which moves with the object and turns while it pulses."""
+    options = CorpusOptions(videos=2, seed=520, min_duration_s=20, max_duration_s=30, size=64, style="photo",
+                            subtle=True)
+    specs = make_specs(options)
+    assert specs == make_specs(options)
+    for spec in specs:
+        assert all(s.texture in BACKDROPS for s in spec.scenes)
+        assert all(a.texture != b.texture for a, b in zip(spec.scenes, spec.scenes[1:]))
+        actions = [a for s in spec.scenes for a in s.actions]
+        assert all(a.color in CUTOUTS for a in actions)
+    assert not {a.color for spec in make_specs(OPTIONS) for s in spec.scenes for a in s.actions} & set(CUTOUTS)
+    spec = specs[0]
+    scene = spec.scenes[0]
+    action = scene.actions[0]
+    t = (action.start_s + action.end_s) / 2
+    frame = render(spec, t).astype(float)
+    mask = _object_mask(action, t, spec.size)
+    window = _photo_background(scene, t, spec.size)
+    assert np.array_equal(frame[~mask], np.clip(np.rint(window[~mask]), 0, 255))  # the backdrop around it
+    cutout = photograph(action.color, spec.size).reshape(-1, 3)
+    inside = frame[mask]
+    nearest = np.abs(inside[:, None, :] - cutout[None, ::7, :]).sum(-1).min(1)  # each pixel one of the photograph's
+    assert mask.sum() > 50 and np.median(nearest) < 12
+    pulse = next(a for sp in specs for s in sp.scenes for a in s.actions if a.motion == "pulse")
+    slide = next(a for sp in specs for s in sp.scenes for a in s.actions if a.motion != "pulse")
+
+    def centre(a, tau):  # the object's middle pixels, a quarter of the way into the action and tau later
+        cx, cy, _ = _object_place(a, a.start_s + 1 + tau, 64)
+        return _cutout(a, a.start_s + 1 + tau, 64, _object_mask(a, a.start_s + 1 + tau, 64)
+                       & (np.hypot(*(g - c for g, c in zip(_grid(64), (cx, cy)))) < 3))
+    def moved(a):  # how far the middle's mean colour moves in 1.25 s
+        return np.abs(centre(a, 0).mean(0) - centre(a, 1.25).mean(0)).max()
+    assert moved(pulse) > 10 and moved(slide) < 3  # a pulsing cut-out turns; a sliding one carries its pixels
