@@ -73,10 +73,11 @@ def thumbnails(frames: torch.Tensor) -> torch.Tensor:
     return F.adaptive_avg_pool2d(frames.float(), THUMBNAIL)
 
 
-@functools.lru_cache(maxsize=4)
-def _pooling(shift: int) -> torch.Tensor:
-    """[2 shift + 1, REGIONS, THUMBNAIL]: row r of block k averages the pixels that adaptive pooling of
-    a window of THUMBNAIL - 2 shift pixels from pixel k to REGIONS regions puts in region r."""
+@functools.lru_cache(maxsize=8)
+def _pooling(shift: int, device: torch.device) -> torch.Tensor:
+    """[2 shift + 1, REGIONS, THUMBNAIL] on ``device``: row r of block k averages the pixels that adaptive
+    pooling of a window of THUMBNAIL - 2 shift pixels from pixel k to REGIONS regions puts in region r.
+    Kept per device, so that a stream on a GPU does not copy them there at every step."""
     inner, blocks = THUMBNAIL - 2 * shift, []
     for k in range(2 * shift + 1):
         block = torch.zeros(REGIONS, THUMBNAIL)
@@ -84,7 +85,7 @@ def _pooling(shift: int) -> torch.Tensor:
             first, last = k + (r * inner) // REGIONS, k + -(-(r + 1) * inner // REGIONS)
             block[r, first:last] = 1.0 / (last - first)
         blocks.append(block)
-    return torch.stack(blocks)
+    return torch.stack(blocks).to(device)
 
 
 def shifted_change(before: torch.Tensor, after: torch.Tensor, shift: int) -> torch.Tensor:
@@ -92,7 +93,7 @@ def shifted_change(before: torch.Tensor, after: torch.Tensor, shift: int) -> tor
     the shift of ``after`` (up to ``shift`` pixels each way) that makes it least; a border of ``shift``
     pixels is left out of both. Every shift's regions at once, as two products with each offset's
     pooling rows: pooling the shifted windows cost the tiny model a sixth of its speed."""
-    rows = _pooling(shift).to(after.device)  # [S, R, T], S = 2 shift + 1 offsets
+    rows = _pooling(shift, after.device)  # [S, R, T], S = 2 shift + 1 offsets
     middle = rows[shift]
     older = middle @ before @ middle.T  # [B, 3, R, R]: the window with no shift
     stacked = rows.flatten(0, 1)  # [S R, T]
