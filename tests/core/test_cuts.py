@@ -75,6 +75,16 @@ def test_at_its_best_shift_a_shaking_camera_is_no_change_a_cut_still_is():
     assert (in_place > 0.04).sum() >= 5, in_place  # in place, shakes pass for cuts
 
 
+def test_thumbnails_of_inputs_already_at_their_size_are_a_copy():
+    """A stream keeps each input's thumbnail: a view into the batch would keep the batch alive, and
+    would change with it."""
+    batch = torch.rand(2, 3, cuts.THUMBNAIL, cuts.THUMBNAIL)
+    kept = cuts.thumbnails(batch)[0]
+    torch.testing.assert_close(kept, batch[0], rtol=0, atol=0)
+    batch.zero_()
+    assert kept.abs().sum() > 0
+
+
 @pytest.mark.parametrize("shift", [1, 2])
 def test_the_shifted_change_is_each_shifted_window_pooled_in_turn(shift):
     """shifted_change pools every shift at once (two products); the plain way pools each window."""
