@@ -67,10 +67,9 @@ def change(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
 
 
 def thumbnails(frames: torch.Tensor) -> torch.Tensor:
-    """[B, 3, H, W] -> [B, 3, THUMBNAIL, THUMBNAIL] mean colours (float32): what `shifted_change` compares.
-    Always new memory: a stream keeps its rows, and a row of the batch would keep the whole batch."""
+    """[B, 3, H, W] -> [B, 3, THUMBNAIL, THUMBNAIL] mean colours (float32): what `shifted_change` compares."""
     if frames.shape[-2:] == (THUMBNAIL, THUMBNAIL):  # tiny-default's inputs: no pooling to pay for
-        return frames.to(torch.float32, copy=True)
+        return frames.float()
     return F.adaptive_avg_pool2d(frames.float(), THUMBNAIL)
 
 

@@ -165,7 +165,7 @@ class Streamer:
                 streams[k].changes.append(value)
                 spans[k] = int(value > self.cfg.hard_cut)
         for k, (stream, c) in enumerate(zip(streams, colours)):
-            stream.colours.append(c)
+            stream.colours.append(c.clone())  # a row of its own, as above (32 px thumbnails are the input)
             if self.cfg.gradual_span and not spans[k]:
                 spans[k] = cuts.gradual_span(stream.colours, stream.changes, self.cfg.hard_cut, shift)
         return spans

@@ -75,14 +75,21 @@ def test_at_its_best_shift_a_shaking_camera_is_no_change_a_cut_still_is():
     assert (in_place > 0.04).sum() >= 5, in_place  # in place, shakes pass for cuts
 
 
-def test_thumbnails_of_inputs_already_at_their_size_are_a_copy():
-    """A stream keeps each input's thumbnail: a view into the batch would keep the batch alive, and
-    would change with it."""
-    batch = torch.rand(2, 3, cuts.THUMBNAIL, cuts.THUMBNAIL)
-    kept = cuts.thumbnails(batch)[0]
-    torch.testing.assert_close(kept, batch[0], rtol=0, atol=0)
+@pytest.mark.parametrize("shift", [0, 1])
+def test_the_inputs_a_stream_keeps_for_hard_cuts_are_its_own(shift):
+    """A stream keeps its last inputs' region grids or thumbnails (at 32 px, the input itself): a view
+    into the batch would keep the batch alive, and would change with it."""
+    cfg = load_config("tiny", overrides=[*hard_cut_overrides(0.04), f"model.hard_cut_shift={shift}"])
+    streamer = Streamer(StreamerModel(cfg.model).eval())
+    streams = [streamer.new_stream("a"), streamer.new_stream("b")]
+    batch = to_model_input(shaken_scene(np.random.default_rng(0), cut_at=0)[:2], cfg.model)
+    with torch.no_grad():
+        streamer.step(streams, batch)
+    (kept,) = streams[0].colours
+    torch.testing.assert_close(kept, cuts.comparable(batch, shift)[0], rtol=0, atol=0)
     batch.zero_()
     assert kept.abs().sum() > 0
+    assert kept.untyped_storage().nbytes() == kept.numel() * kept.element_size()
 
 
 @pytest.mark.parametrize("shift", [1, 2])
