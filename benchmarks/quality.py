@@ -59,8 +59,8 @@ def _sample(**options) -> Callable[[Path], object]:
                                                              length_step_s=0.0, **options))
 
 
-def _motions(seed: int, every: int = 1) -> Callable[[Path], object]:
-    return lambda folder: datasets.write_basic_motions(folder, seed=seed, every=every)
+def _motions(seed: int, every: int = 1, blend_s: float = 0.0) -> Callable[[Path], object]:
+    return lambda folder: datasets.write_basic_motions(folder, seed=seed, every=every, blend_s=blend_s)
 
 
 def _periods(seed: int, clear: bool = False) -> Callable[[Path], object]:
@@ -102,6 +102,12 @@ CORPORA = {
     **{"motions-2hz" if seed == 0 else f"motions-2hz-{seed}": Corpus("tune", _motions(seed, every=5),
                                                                      {0: ("activities", 0)}, "features")
        for seed in range(2)},
+    # joined through crossfades of 0-2 s, rows over the whole signal, each labelled by its middle sample as mocap's
+    # are: a change falls anywhere in a row or spreads over a few (48th round; seeds 10 and 11, so that their orders
+    # of activities are not those of the corpora above)
+    **{"motions-blend" if seed == 10 else "motions-blend-1": Corpus("tune", _motions(seed, blend_s=2.0),
+                                                                   {0: ("activities", 0)}, "features")
+       for seed in (10, 11)},
     # the same recordings in two levels: periods of stretches of two or three activities each
     **{"periods" if seed == 0 else f"periods-{seed}": Corpus("tune", _periods(seed), PERIODS, "features")
        for seed in range(2)},

@@ -73,6 +73,9 @@ class ModelConfig:
     #                             refine_levels 1, a level 1 placed by it too, for feature streams only
     refine_min_event: int = 0  # with refine: inputs each of the pass's level-0 events holds at least
     #                            (0: min_event, as online; at least 2 either way)
+    refine_posterior: float = 0.0  # features, with refine: each of the pass's level-0 cuts moved to the mean of
+    #                                the places near it, each weighed by its cost at this temperature
+    #                                (streamer_core.refine.posterior_cuts; 0: the least-cost places)
     refine_periods: float = 0.0  # features, with refine: level 1 placed instead as periods that hold few
     #                              kinds of level-0 event, this penalty x ln(events) per period
     #                              (streamer_core.periods; 0: off)
@@ -144,14 +147,16 @@ class Config:
 # snippets, hard cuts (most of the frame changes colour at once, or over up to 2 s of a fade or a
 # dissolve) end the events of levels 0 and 1, level 0's events are placed again at the end of a
 # video (refine; frames by their colours and edges too, feature rows by each column and by their
-# neighbour graph, of windows of a cycle where the rows repeat one; a feature stream's level 1 as
-# periods of few kinds of level-0 event, refine_periods),
+# neighbour graph, of windows of a cycle where the rows repeat one, their cuts at the mean of the
+# places they would cost about as much at, refine_posterior; a feature stream's level 1 as periods of
+# few kinds of level-0 event, refine_periods),
 # and an event starting at a frame is stamped midway after the frame before (cut_at); chosen on the
 # tune corpora of benchmarks/quality.py, measured on its test corpora (the README's quality table).
 IMPROVED_DEMARCATION = {"demarcation": "peaks", "z_threshold": 1.0, "min_event": 4, "hard_cut": 0.04,
                         "gradual_span": 4, "refine": 0.2, "refine_colour": 1.0,
                         "refine_edges": 1.0, "refine_columns": 1.0, "refine_neighbours": 0.5,
-                        "refine_cycles": True, "refine_periods": 0.5, "cut_at": "between", "refine_kernel": "auto"}
+                        "refine_cycles": True, "refine_posterior": 0.3, "refine_periods": 0.5, "cut_at": "between",
+                        "refine_kernel": "auto"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
@@ -188,7 +193,7 @@ _CHOICES = {
 # the model options that only place events once a video has ended (streamer_core.placement: level 0's penalty
 # and shortest event, the coarse levels' and the periods'): no weight was learned with them, so a trained model
 # may segment with other values (coarser or finer events) than its checkpoint's
-PLACEMENT_OPTIONS = ("refine", "refine_coarse", "refine_periods", "refine_min_event")
+PLACEMENT_OPTIONS = ("refine", "refine_coarse", "refine_periods", "refine_min_event", "refine_posterior")
 
 
 def _coerce(name: str, text: str, kind: Any) -> Any:
@@ -255,6 +260,7 @@ def _check_ranges(cfg: Config) -> None:
         ("model.refine", m.refine >= 0), ("model.refine_levels", m.refine_levels >= 1),
         ("model.refine_coarse", m.refine_coarse >= 0),
         ("model.refine_periods", m.refine_periods >= 0), ("model.refine_min_event", m.refine_min_event >= 0),
+        ("model.refine_posterior", m.refine_posterior >= 0),
         ("model.refine_colour", m.refine_colour >= 0), ("model.refine_edges", m.refine_edges >= 0),
         ("model.refine_columns", m.refine_columns >= 0),
         ("model.refine_neighbours", m.refine_neighbours >= 0),

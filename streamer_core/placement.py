@@ -27,7 +27,8 @@ class Placement:
         encoder's embeddings of the samples, with their colour and edge histograms (or the feature
         rows' columns) as parts of the kernel weighed `refine_colour` and `refine_edges` (or
         `refine_columns`) to the embeddings' 1, and the rows' neighbour graph at
-        `refine_neighbours`, each event at least `refine_min_event` inputs (or `min_event`); a
+        `refine_neighbours`, each event at least `refine_min_event` inputs (or `min_event`), a feature
+        stream's cuts then moved to their posterior mean place at `refine_posterior`; a
         level above: the events of the one below, at
         least two of them to an event, at the penalty `refine_coarse`; on feature streams, with
         no hard cuts to carry it, `refine_coarse` places level 1 too, or `refine_periods` places it
@@ -49,6 +50,7 @@ class Placement:
         cues, graph = self._cues(stream, colours)
         hard = cuts.confirmed_cuts(stream.hard_cuts, stream.changes, colours)
         kernel = part_kernel(self.cfg.refine_kernel, self.cfg.input_kind)
+        posterior = self.cfg.refine_posterior if self.cfg.input_kind == "features" else 0.0
         kept = set(hard)
         doubted = {s for run in cuts.transition_runs(stream.hard_cuts) if kept.isdisjoint(run) for s in run}
         placed: list[set[int]] = []  # per re-placed level: the samples where its events start
@@ -64,7 +66,8 @@ class Placement:
             if level == 1 and self.cfg.refine_periods and self.cfg.input_kind == "features":
                 found = period_starts([(samples, 1.0), *cues], edges, self.cfg.refine_periods, kernel)
             else:
-                found = refined_cuts(parts, forced, penalty, minimum, kernel, graph if level == 0 else None)
+                found = refined_cuts(parts, forced, penalty, minimum, kernel,
+                                     *((graph, posterior) if level == 0 else ()))
             placed.append({int(starts[i]) for i in found})
         above = [self._moved(level, placed[-1], doubted, count == 1) for level in boundaries[count:]]
         final = [sorted(level) for level in placed + above]

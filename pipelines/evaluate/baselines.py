@@ -65,6 +65,7 @@ KERNEL_PENALTY = 0.2  # per cut, times ln(snippets) (the rbf cost of a snippet i
 CUES_KERNEL = IMPROVED_DEMARCATION["refine_kernel"]  # kernel-cues: the recommended presets' pass
 CUES_NEIGHBOURS = IMPROVED_DEMARCATION["refine_neighbours"]
 CUES_CYCLES = IMPROVED_DEMARCATION["refine_cycles"]
+CUES_POSTERIOR = IMPROVED_DEMARCATION["refine_posterior"]
 CLASP_COMPONENTS = 8
 SPREAD_FLOOR = 1e-6  # a feature whose spread over time is at most this is left unscaled (it barely moves)
 # ClaSP's defaults (a window searched for per series, no change within 5 windows of another, each
@@ -259,8 +260,9 @@ def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, cues: float = 0.0
     """ruptures KernelCPD over the snippet features, rbf kernel (median-distance bandwidth); with
     ``cues``, the same exact pass with refinement's cues as parts of the kernel, each weighed by
     it (the colour and edge histograms of video snippets, the columns of feature rows), each part's
-    kernel and the feature rows' neighbour graph the recommended presets' (``model.refine_kernel``,
-    ``model.refine_neighbours``, ``model.refine_cycles``)."""
+    kernel, the feature rows' neighbour graph and their cuts' posterior the recommended presets'
+    (``model.refine_kernel``, ``model.refine_neighbours``, ``model.refine_cycles``,
+    ``model.refine_posterior``)."""
     import ruptures
 
     n = len(video.features)
@@ -270,8 +272,10 @@ def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, cues: float = 0.0
         frames = bool(video.histograms.size)
         extra = [(video.histograms, cues), (video.edges, cues)] if frames else column_parts(video.features, cues)
         shape = part_kernel(CUES_KERNEL, "frames" if frames else "features")
-        graph = None if frames else row_graph(video.features, CUES_NEIGHBOURS, CUES_CYCLES)
-        return [_cut_times(video, refined_cuts([(video.features, 1.0), *extra], [], penalty, 2, shape, graph))]
+        graph, posterior = (None, 0.0) if frames else (row_graph(video.features, CUES_NEIGHBOURS, CUES_CYCLES),
+                                                       CUES_POSTERIOR)
+        return [_cut_times(video, refined_cuts([(video.features, 1.0), *extra], [], penalty, 2, shape, graph,
+                                               posterior))]
     algo = ruptures.KernelCPD(kernel="rbf", min_size=2).fit(video.features.astype(np.float64))
     return [_cut_times(video, algo.predict(pen=penalty * np.log(n)))]
 

@@ -15,7 +15,8 @@ changed footage); --retry-failed also retries videos that failed, --all redoes e
 like training's config; --batch-videos, --actors and --chunk-frames are shortcuts for them. The
 model's own config travels in the checkpoint, but for the options that only place events once a video
 has ended: `--set model.refine=0.3` (level 0's penalty: higher, fewer and longer events),
-model.refine_min_event, model.refine_coarse and model.refine_periods; the results' model_version names them
+model.refine_min_event, model.refine_coarse, model.refine_periods and model.refine_posterior; the results'
+model_version names them
 ("...+refine=0.3"), so a nightly run does not take them for the checkpoint's own. Any other model
 option is an error. Joins the cluster in RAY_ADDRESS (as `ray job
 submit` sets it), else starts a local one, once the checkpoint has been checked and there is work

@@ -32,7 +32,8 @@ def parser() -> cli.Parser:
     p.add_argument("--precision", choices=PRECISIONS, help="arithmetic (default: the checkpoint's)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="model.KEY=VALUE",
                    help="an option that places events, in place of the checkpoint's (model.refine: level 0's "
-                        "penalty; model.refine_min_event, model.refine_coarse, model.refine_periods), repeatable")
+                        "penalty; model.refine_min_event, model.refine_coarse, model.refine_periods, "
+                        "model.refine_posterior), repeatable")
     return p
 
 

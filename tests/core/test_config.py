@@ -49,6 +49,7 @@ def test_yaml_file(tmp_path):
     ("model.refine_coarse=-0.1", "model.refine_coarse"),
     ("model.refine_periods=-0.1", "model.refine_periods"),
     ("model.refine_min_event=-1", "model.refine_min_event"),
+    ("model.refine_posterior=-0.3", "model.refine_posterior"),
     ("model.refine_kernel=gaussian", "model.refine_kernel"),
     ("model.refine_neighbours=-0.5", "model.refine_neighbours"),
 ])
@@ -108,6 +109,7 @@ def test_only_placement_options_may_change_at_segmentation(tmp_path):
     assert dataclasses.replace(placed, refine=0.2, refine_coarse=0.0) == trained  # nothing else moved
     assert with_placement(trained, {"refine": 0.2}) == (trained, "")  # its own value: the same version
     assert with_placement(trained, {"refine_min_event": 3})[1] == "+refine_min_event=3"  # the pass's shortest event
+    assert with_placement(trained, {"refine_posterior": 0.0})[1] == "+refine_posterior=0"  # least-cost places
     with pytest.raises(ConfigError, match=r"model\.min_event: a trained model keeps its checkpoint's"):
         placement_options(load_config("default"), {"model.refine", "model.min_event"})
     for wrong, message in (({"embed_dim": 8}, "a trained model keeps"), ({"refine": -0.1}, "out of range"),

@@ -18,6 +18,7 @@ from streamer_core.refine import (
     column_parts,
     kernel_cuts,
     part_kernel,
+    posterior_cuts,
     prefix_gram,
     refined_cuts,
 )
@@ -257,6 +258,63 @@ def test_levels_above_an_empty_coarse_level_have_no_cut_and_leave_level_zero_alo
         boundaries, _ = streamer.placement.placed(stream, [[5.0], [], [11.5]])  # level 2's online cut: sample 23
     assert [round(t / cfg.model.snippet_size) for t in boundaries[0]] == [20, 40]
     assert boundaries[1:] == [[], []]
+
+
+def _two_kinds_and_rows_between(between: int, seed: int = 0) -> np.ndarray:
+    """20 rows of one kind, ``between`` rows halfway to the next kind, 20 rows of it (a little noise)."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(0, 1, 8), rng.normal(0, 1, 8)
+    rows = np.r_[np.repeat(a[None], 20, 0), np.repeat(((a + b) / 2)[None], between, 0), np.repeat(b[None], 20, 0)]
+    return rows + rng.normal(0, 0.05, rows.shape)
+
+
+def test_a_cut_moves_to_the_middle_of_a_change_spread_over_rows_and_a_sharp_one_stays():
+    """model.refine_posterior: two rows halfway between two kinds cost about the same on either side,
+    so the least-cost cut is one end of them (here the first, by the noise) and the truth their
+    middle; the posterior mean is the middle from either end. A sharp change stays put."""
+    prefix = prefix_gram([(_two_kinds_and_rows_between(2), 1.0)])
+    assert posterior_cuts(prefix, [20], 4, 1e-6) == [20]  # the least cost: an end
+    assert [posterior_cuts(prefix, [cut], 4, 0.3)[0] for cut in (20, 21, 22)] == [21] * 3  # from either end
+    sharp = prefix_gram([(_two_kinds_and_rows_between(0), 1.0)])
+    assert [posterior_cuts(sharp, [cut], 4, 0.3)[0] for cut in range(18, 23)] == [20] * 5  # from within reach
+
+
+def test_posterior_cuts_keep_every_event_at_least_min_size():
+    """Cuts moved left to right never come within min_size of each other or of either end."""
+    rng = np.random.default_rng(2)
+    rows = rng.normal(0, 1, (40, 4))
+    prefix = prefix_gram([(rows, 1.0)])
+    for cuts in itertools.combinations(range(4, 37, 3), 3):
+        if min(np.diff([0, *cuts, 40])) >= 4:
+            moved = posterior_cuts(prefix, list(cuts), 4, 5.0)
+            assert min(np.diff([0, *moved, 40])) >= 4, (cuts, moved)
+
+
+def test_refine_posterior_moves_a_feature_streams_cuts_and_not_a_videos():
+    """The preset's posterior places a feature stream's cut in the middle of rows between two kinds;
+    at 0, the pass's least-cost place. Frames keep the least-cost place: samples are instants, and on
+    the tune videos the posterior lost (docs/quality-log.md, the 48th round)."""
+    rows = _two_kinds_and_rows_between(2)
+    found = {}
+    for kind, temperature in (("features", 0.3), ("features", 0.0), ("frames", 5.0), ("frames", 0.0)):
+        extra = ["model.input_kind=features", "model.feature_dim=8"] if kind == "features" else []
+        cfg = load_config("tiny-default", overrides=[*extra, f"model.refine_posterior={temperature}"])
+        torch.manual_seed(0)
+        streamer = Streamer(StreamerModel(cfg.model).eval())
+        stream = streamer.new_stream("two kinds")
+        embeddings = np.zeros((len(rows), cfg.model.embed_dim), np.float32)  # all alike: the pass leaves them out
+        if kind == "features":
+            stream.rows = list(rows.astype(np.float32))
+        else:
+            embeddings[:, :8] = rows
+        stream.inputs = list(embeddings)
+        with torch.no_grad():
+            boundaries, _ = streamer.placement.placed(stream, [[]])
+        offset = cfg.model.snippet_size / 2 if kind == "frames" else 0.0  # frames: stamped midway after
+        found[kind, temperature] = [round((t + offset) / cfg.model.snippet_size) for t in boundaries[0]]
+    assert load_config("tiny-default").model.refine_posterior == 0.3
+    assert found["features", 0.3] == [21] and found["features", 0.0] == [20], found
+    assert found["frames", 5.0] == found["frames", 0.0], found  # at 5, any move would show
 
 
 def test_the_pass_keeps_events_as_short_as_refine_min_event():

