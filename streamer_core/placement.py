@@ -13,7 +13,7 @@ from streamer_core import cuts
 from streamer_core.model import StreamerModel
 from streamer_core.neighbours import Graph, row_graph
 from streamer_core.periods import period_starts
-from streamer_core.refine import column_parts, part_kernel, refined_cuts
+from streamer_core.refine import column_parts, part_kernel, posterior_temperature, refined_cuts
 from streamer_core.state import StreamState
 
 
@@ -50,7 +50,7 @@ class Placement:
         cues, graph = self._cues(stream, colours)
         hard = cuts.confirmed_cuts(stream.hard_cuts, stream.changes, colours)
         kernel = part_kernel(self.cfg.refine_kernel, self.cfg.input_kind)
-        posterior = self.cfg.refine_posterior if self.cfg.input_kind == "features" else 0.0
+        posterior = posterior_temperature(self.cfg.refine_posterior, self.cfg.input_kind)
         kept = set(hard)
         doubted = {s for run in cuts.transition_runs(stream.hard_cuts) if kept.isdisjoint(run) for s in run}
         placed: list[set[int]] = []  # per re-placed level: the samples where its events start
@@ -66,8 +66,8 @@ class Placement:
             if level == 1 and self.cfg.refine_periods and self.cfg.input_kind == "features":
                 found = period_starts([(samples, 1.0), *cues], edges, self.cfg.refine_periods, kernel)
             else:
-                found = refined_cuts(parts, forced, penalty, minimum, kernel,
-                                     *((graph, posterior) if level == 0 else ()))
+                found = refined_cuts(parts, forced, penalty, minimum, kernel, graph if level == 0 else None,
+                                     posterior if level == 0 else 0.0)
             placed.append({int(starts[i]) for i in found})
         above = [self._moved(level, placed[-1], doubted, count == 1) for level in boundaries[count:]]
         final = [sorted(level) for level in placed + above]

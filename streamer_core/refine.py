@@ -52,6 +52,15 @@ def part_kernel(setting: str, input_kind: str) -> str:
     return setting
 
 
+def posterior_temperature(setting: float, input_kind: str) -> float:
+    """The temperature posterior_cuts moves cuts at (model.refine_posterior): the setting for feature
+    rows, 0 (the least-cost places) for frames. Why: a row is a window, in which a change may fall
+    anywhere or which it may spread over; a frame sample is an instant, its cuts stamped between
+    samples, and on the tune videos the posterior lost (actions 0.890 -> 0.851, docs/quality-log.md,
+    the 48th round)."""
+    return setting if input_kind == "features" else 0.0
+
+
 def _bandwidth(distances: np.ndarray) -> tuple[float, bool]:
     """The median heuristic's bandwidth (over the pairs of at most MEDIAN_INPUTS evenly spaced
     inputs) and whether most pairs are alike: the median is then 0, and the bandwidth is the median

@@ -52,7 +52,7 @@ from streamer_core.config import IMPROVED_DEMARCATION
 from streamer_core.hierarchy import Hierarchy
 from streamer_core.histograms import colour_histograms, edge_histograms
 from streamer_core.neighbours import row_graph, standardised
-from streamer_core.refine import column_parts, part_kernel, refined_cuts
+from streamer_core.refine import column_parts, part_kernel, posterior_temperature, refined_cuts
 from streamer_core.timing import start_offset_s
 
 with warnings.catch_warnings():  # finch warns at import that its optional ANN backend is absent
@@ -271,9 +271,9 @@ def kernel(video: VideoInput, penalty: float = KERNEL_PENALTY, cues: float = 0.0
     if cues:
         frames = bool(video.histograms.size)
         extra = [(video.histograms, cues), (video.edges, cues)] if frames else column_parts(video.features, cues)
-        shape = part_kernel(CUES_KERNEL, "frames" if frames else "features")
-        graph, posterior = (None, 0.0) if frames else (row_graph(video.features, CUES_NEIGHBOURS, CUES_CYCLES),
-                                                       CUES_POSTERIOR)
+        kind = "frames" if frames else "features"
+        shape, posterior = part_kernel(CUES_KERNEL, kind), posterior_temperature(CUES_POSTERIOR, kind)
+        graph = None if frames else row_graph(video.features, CUES_NEIGHBOURS, CUES_CYCLES)
         return [_cut_times(video, refined_cuts([(video.features, 1.0), *extra], [], penalty, 2, shape, graph,
                                                posterior))]
     algo = ruptures.KernelCPD(kernel="rbf", min_size=2).fit(video.features.astype(np.float64))
