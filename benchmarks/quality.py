@@ -18,6 +18,7 @@ level, then the Markdown table of the README.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import sys
@@ -29,7 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines import sample
 from pipelines.cli import Parser, UnknownNameError, UserError, command
+from pipelines.data import sensors
 from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings
 from pipelines.evaluate import baselines, datasets
@@ -144,16 +147,36 @@ CORPORA = {
 }
 
 
+STAMP_FILE = "written-by.txt"  # written last, after a corpus's truth: writers_stamp() when it was written
+
+
+def writers_stamp() -> str:
+    """A digest of the code that writes the corpora (the generators, the datasets' readers, the sensor
+    rows). Why: a corpus is written once and then read from the state folder, so one written by an
+    earlier generator went on being measured after the generator changed, and its numbers could not
+    be had again from the code (docs/quality-log.md, the 49th round)."""
+    modules = [*sorted(Path(sample.__file__).parent.glob("*.py")), Path(datasets.__file__), Path(sensors.__file__)]
+    return hashlib.sha256(b"".join(path.read_bytes() for path in modules)).hexdigest()[:16]
+
+
+def stamped(folder: Path, stamp: str) -> bool:
+    """Whether ``folder`` holds a whole corpus (its stamp is written last) written under ``stamp``."""
+    return (folder / STAMP_FILE).exists() and (folder / STAMP_FILE).read_text() == stamp
+
+
 def corpus_folder(name: str) -> Path:
-    """The corpus, written on first use; a package it is read from that is missing is a user error."""
+    """The corpus, written on first use and again whenever the code that writes corpora has changed
+    since (writers_stamp); a package it is read from that is missing is a user error."""
     folder = state_dir() / "quality" / name
-    if not (folder / TRUTH_FILE).exists():
+    if not stamped(folder, writers_stamp()):
+        shutil.rmtree(folder, ignore_errors=True)
         try:
             CORPORA[name].write(folder)
         except ImportError as exc:
             raise UserError(f"corpus {name}: {exc} (bash scripts/setup.sh installs the packages it reads)") from None
         except FileNotFoundError as exc:  # a Debian package's files (render.photograph)
             raise UserError(f"corpus {name}: {exc}") from None
+        (folder / STAMP_FILE).write_text(writers_stamp())
     return folder
 
 
@@ -190,10 +213,11 @@ def read_at_levels(folder: Path, levels: int) -> Path:
     """A copy of a feature corpus whose rows read as a sensor with ``levels`` levels per channel
     would (2: on/off), spread evenly over each column's 1st to 99th percentile over the corpus
     (--levels): most pairs of inputs of such a channel are alike, which a kernel's median bandwidth
-    must survive. Written once, beside the corpus."""
+    must survive. Written once, beside the corpus, and again when the corpus is written again."""
     target = folder.with_name(f"{folder.name}-at-{levels}-levels")
-    if not (target / TRUTH_FILE).exists():  # the truth is written last: a folder without it is unfinished
-        target.mkdir(parents=True, exist_ok=True)
+    if not stamped(target, (folder / STAMP_FILE).read_text()):
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
         streams = {path.name: np.load(path) for path in sorted(folder.glob("*.npy"))}
         rows = np.concatenate(list(streams.values()))
         low, high = np.percentile(rows, 1, axis=0), np.percentile(rows, 99, axis=0)
@@ -201,6 +225,7 @@ def read_at_levels(folder: Path, levels: int) -> Path:
             steps = np.clip(np.round((x - low) / np.maximum(high - low, 1e-9) * (levels - 1)), 0, levels - 1)
             np.save(target / stream, (steps / (levels - 1)).astype(np.float32))
         shutil.copyfile(folder / TRUTH_FILE, target / TRUTH_FILE)
+        shutil.copyfile(folder / STAMP_FILE, target / STAMP_FILE)
     return target
 
 

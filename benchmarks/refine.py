@@ -8,7 +8,8 @@ over the embeddings at D=32 (tiny-default) and D=1024 (default) with the colour 
 histograms as two more parts, as on video (each part's kernel `--kernel`, by default the recommended
 presets' for frames); over a 36-column feature stream, one part per column beside the embeddings,
 without and with the rows' neighbour graph (the rows as they are, and with a cycle of 4 rows added to them,
-so that the graph links windows of 4 rows: `model.refine_cycles`); and level 1 of that stream as periods
+so that the graph links windows of 4 rows: `model.refine_cycles`), and with its cuts then moved to their posterior
+mean place (`model.refine_posterior`); and level 1 of that stream as periods
 (`streamer_core.periods.period_starts`).
 Prints one JSON line: the best of `--repeat` runs of each, in seconds."""
 from __future__ import annotations
@@ -41,10 +42,11 @@ def piecewise(starts: np.ndarray, inputs: int, width: int, rng: np.random.Genera
     return (levels[owner] + rng.normal(0, 0.5, (inputs, width))).astype(np.float32)
 
 
-def graph_pass(features: list, rows: np.ndarray) -> list[int]:
-    """Level 0's feature pass with the rows' neighbour graph as the recommended presets draw it."""
+def graph_pass(features: list, rows: np.ndarray, posterior: float = 0.0) -> list[int]:
+    """Level 0's feature pass with the rows' neighbour graph as the recommended presets draw it, its
+    cuts then moved to their posterior mean place at temperature ``posterior`` (0: left where they are)."""
     graph = row_graph(rows, IMPROVED_DEMARCATION["refine_neighbours"], IMPROVED_DEMARCATION["refine_cycles"])
-    return refined_cuts(features, [], PENALTY, MIN_EVENT, "rbf", graph)
+    return refined_cuts(features, [], PENALTY, MIN_EVENT, "rbf", graph, posterior)
 
 
 def best_of(repeat: int, run: Callable[[], object]) -> float:
@@ -81,6 +83,8 @@ def main() -> None:
     cycling = rows + np.tile(3 * rng.normal(size=(4, 36)), (-(-args.inputs // 4), 1))[:args.inputs]
     for name, graph_rows in (("graph", rows), ("graph_cycle", cycling)):
         result[f"features_36_columns_{name}_s"] = best_of(args.repeat, partial(graph_pass, features, graph_rows))
+    posterior = partial(graph_pass, features, rows, IMPROVED_DEMARCATION["refine_posterior"])
+    result["features_36_columns_graph_posterior_s"] = best_of(args.repeat, posterior)
     level0 = [0, *starts.tolist(), args.inputs]
     result["features_periods_s"] = best_of(args.repeat, partial(period_starts, features, level0, PERIODS_PENALTY))
     print(json.dumps(result))

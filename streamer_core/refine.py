@@ -186,16 +186,17 @@ def posterior_cuts(prefix: np.ndarray, cuts: Sequence[int], min_size: int, tempe
         # never empty: the cut before moved at most to this cut's original place less min_size
         places = np.arange(max(before + min_size, cut - POSTERIOR_REACH),
                            min(after - min_size, cut + POSTERIOR_REACH) + 1)
-        costs = _event_cost(prefix, before, places) + _event_cost(prefix, places, after)
+        costs = np.array([_event_cost(prefix, before, place) + _event_cost(prefix, place, after) for place in places])
         weights = np.exp(-(costs - costs.min()) / temperature)
         moved.append(int(np.round(weights @ places / weights.sum())))
     return moved
 
 
-def _event_cost(prefix: np.ndarray, start, end) -> np.ndarray:
-    """The pass's kernel cost of the events [start, end) (either may be an array of places): the
-    event's length less the mean of its inputs' kernel within it."""
-    start, end = np.asarray(start), np.asarray(end)
+@compiled("float64(float64[:, ::1], int64, int64)")
+def _event_cost(prefix, start, end):  # pragma: no cover (compiled)
+    """The pass's kernel cost of the event [start, end) of the inputs whose kernel's 2-D prefix sums
+    are ``prefix``: its length less the mean of its inputs' kernel within it. Compiled, as _pelt
+    calls it for every candidate start at every input."""
     inside = prefix[end, end] - prefix[start, end] - prefix[end, start] + prefix[start, start]
     return (end - start) - inside / (end - start)
 
@@ -218,8 +219,7 @@ def _pelt(prefix, penalty, min_size):  # pragma: no cover (compiled)
         for c in range(count):
             s = starts[c]
             if t - s >= min_size:
-                inside = prefix[t, t] - prefix[s, t] - prefix[t, s] + prefix[s, s]
-                fits[c] = best[s] + (t - s) - inside / (t - s)
+                fits[c] = best[s] + _event_cost(prefix, s, t)
                 if k < 0 or fits[c] < fits[k]:
                     k = c
         best[t], previous[t] = fits[k] + penalty, starts[k]

@@ -211,6 +211,34 @@ def test_a_quality_corpus_whose_package_is_missing_is_one_error_line(tmp_path, m
     assert_user_error(2, capsys.readouterr().err, r"corpus needs-tsseg: No module named 'tsseg' \(bash scripts/setup")
 
 
+def test_a_quality_corpus_is_written_again_when_the_code_that_writes_corpora_changes(tmp_path, monkeypatch):
+    """benchmarks/quality.py reads a corpus from the state folder while the code that wrote it is unchanged,
+    and writes it afresh (nothing of the old one left) once that code has changed; a copy read at a few
+    levels follows its corpus."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import quality
+
+    written = []
+
+    def write(folder):
+        folder.mkdir(parents=True)
+        np.save(folder / "stream.npy", np.arange(4 + 2 * len(written), dtype=np.float32)[:, None])
+        (folder / quality.TRUTH_FILE).write_text("truth")
+        written.append(folder)
+
+    monkeypatch.setitem(quality.CORPORA, "counted", quality.Corpus("tune", write, {0: ("activities", 0)}, "features"))
+    monkeypatch.setenv("STREAMER_STATE_DIR", str(tmp_path))
+    folder = quality.corpus_folder("counted")
+    (folder / "left-over").write_text("from an earlier writer")
+    assert quality.corpus_folder("counted") == folder and len(written) == 1
+    assert np.load(quality.read_at_levels(folder, 2) / "stream.npy").shape == (4, 1)
+    monkeypatch.setattr(quality, "writers_stamp", lambda: "changed")
+    assert quality.corpus_folder("counted") == folder and len(written) == 2
+    assert not (folder / "left-over").exists()
+    assert (folder / quality.STAMP_FILE).read_text() == "changed"
+    assert np.load(quality.read_at_levels(folder, 2) / "stream.npy").shape == (6, 1)  # the second writing's rows
+
+
 def test_the_learning_curve_says_how_far_each_point_moved_over_the_videos(monkeypatch):
     """benchmarks/footage.py's table: per point, the mean and spread over the seeds, and the change since
     the first point with its interval over the test videos, each video's mean over the seeds paired."""
