@@ -4,10 +4,12 @@
         [--baselines uniform,grid,pelt,kernel,clasp,twfinch,abd,scenedetect] [--set LABEL:section.key=value]
     python benchmarks/quality.py --corpora tune --tune-baselines   # choose the baselines' penalties
     python benchmarks/quality.py --corpora mocap,mocap-periods --levels 2   # sensors read on/off
+    python benchmarks/quality.py --corpora tune --place pen3:model.refine=0.3   # placed again, learned once
 
 Corpora (`CORPORA`) are either "tune" (options, thresholds and the baselines' penalties were chosen
 on them) or "test" (never looked at while choosing anything); `--corpora tune|test|all|a,b` picks
-them. Each is written once under `<state dir>/quality/<name>` and decoded once. A preset learns one
+them. Each is written once under `<state dir>/quality/<name>` (again when the code that writes
+corpora changes: writers_stamp) and decoded once. A preset learns one
 pass (`--passes`) over a corpus's videos in order from a fresh model seeded by each of `--seeds`,
 then segments them without learning; the baselines see the same decoded snippets. Each truth
 level is scored against one predicted level, fixed per corpus (not the best one afterwards):
@@ -37,13 +39,14 @@ from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings
 from pipelines.evaluate import baselines, datasets
 from pipelines.evaluate.margins import paired_interval
-from pipelines.evaluate.replay import DecodedVideo, boundaries_by_video, decode_folder, learn_then_segment
+from pipelines.evaluate.replay import DecodedVideo, boundaries_by_video, decode_folder, learned, segmented
 from pipelines.evaluate.truth import read_truth, segment_counts
 from pipelines.runtime.tracking import state_dir
 from pipelines.sample.corpus import TRUTH_FILE, CorpusOptions, write_corpus
 from pipelines.sample.photos import PhotosOptions, write_photos_corpus
 from pipelines.sample.shots import ShotsOptions, write_shots_corpus
 from streamer_core import Config, load_config
+from streamer_core.config import named_options, placement_options, with_placement
 from streamer_core.metrics import Segmentation, boundary_scores, frame_scores
 
 TOLERANCES_S = (0.25, 0.5, 1.0)  # 0.25 s: how well a cut is timed, beyond being found
@@ -237,14 +240,35 @@ def preset_config(loaded: Loaded, preset: str, overrides: list[str], seed: int) 
     return load_config(preset, overrides=[*extra, *overrides, f"learn.seed={seed}"])
 
 
-def streamer_boundaries(loaded: Loaded, preset: str, overrides: list[str], seed: int,
-                        passes: int) -> tuple[dict[str, list[list[float]]], float]:
-    """Each video's boundaries per level after learning; and the learning speed in samples/s."""
+def streamer_boundaries(loaded: Loaded, preset: str, overrides: list[str], seed: int, passes: int,
+                        placements: dict[str, dict[str, float]] | None = None) -> tuple[dict, float]:
+    """Each video's boundaries per level after learning (under the key None), and under each label of
+    ``placements`` the same learned model's, placed with those options (with_placement, as `jobs/segment.py
+    --set` places them); and the learning speed in samples/s. Why: learning is most of a run's time, and a
+    placement option changes nothing that is learned."""
     cfg = preset_config(loaded, preset, overrides, seed)
     videos = loaded.videos(cfg)
-    replay = learn_then_segment(cfg, videos, passes)
-    speed = passes * sum(len(v.samples) for v in videos) / replay.learn_s
-    return boundaries_by_video(replay.hierarchies), speed
+    started = time.perf_counter()
+    model = learned(cfg, videos, passes)
+    speed = passes * sum(len(v.samples) for v in videos) / (time.perf_counter() - started)
+    found = {None: boundaries_by_video(segmented(model, videos))}
+    learned_cfg = model.cfg
+    for label, placement in (placements or {}).items():
+        model.cfg = with_placement(learned_cfg, placement)[0]
+        found[label] = boundaries_by_video(segmented(model, videos))
+    model.cfg = learned_cfg
+    return found, speed
+
+
+def placements_of(entries: list[str]) -> dict[str, dict[str, float]]:
+    """--place's LABEL:model.KEY=VALUE entries as each label's placement options (placement_options:
+    ConfigError for an option a trained model cannot change)."""
+    by_label: dict[str, list[str]] = {}
+    for entry in entries:
+        label, _, override = entry.partition(":")
+        by_label.setdefault(label, []).append(override)
+    return {label: placement_options(load_config(overrides=overrides), named_options(overrides=overrides))
+            for label, overrides in by_label.items()}
 
 
 def score(loaded: Loaded, found: dict[str, list[list[float]]], level_of: Callable[[int, int], int]) -> dict:
@@ -330,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--passes", type=int, default=1, help="passes over the corpus before segmenting")
     p.add_argument("--set", action="append", default=[], metavar="LABEL:SECTION.KEY=VALUE",
                    help="override for one preset label (e.g. tiny-default:model.z_threshold=2.5)")
+    p.add_argument("--place", action="append", default=[], metavar="LABEL:model.KEY=VALUE",
+                   help="one more column: the first preset's learned models placed again with this placement "
+                        "option (model.refine, ...), as jobs/segment.py --set places them; no learning of its own")
     p.add_argument("--tune-baselines", action="store_true", help="sweep the baselines' penalties instead")
     p.add_argument("--levels", type=int, default=0,
                    help="read each column of feature rows at this many levels (2: on/off); 0: as recorded")
@@ -342,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         tune_baselines(loaded)
         return 0
     presets = {label: preset or label for label, _, preset in (i.partition("=") for i in args.presets.split(",") if i)}
+    placements = placements_of(args.place)
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
     for corpus in loaded:
@@ -354,18 +382,20 @@ def main(argv: list[str] | None = None) -> int:
                          "method": baselines.VERSION_PREFIX + name, "levels": mean_spread([levels]),
                          "seconds": round(time.perf_counter() - started, 1)})
             print(json.dumps(rows[-1]), flush=True)
-        for label, preset in presets.items():
+        for index, (label, preset) in enumerate(presets.items()):
             overrides = [o.split(":", 1)[1] for o in args.set if o.split(":", 1)[0] == label]
-            runs, speeds = [], []
+            placed = placements if index == 0 else {}
+            runs, speeds = {key: [] for key in [None, *placed]}, []
             for seed in seeds:
-                found, speed = streamer_boundaries(corpus, preset, overrides, seed, args.passes)
-                mapping = corpus.corpus.levels
-                runs.append(score(corpus, found, lambda t_level, _, m=mapping: m[t_level][1]))
+                found, speed = streamer_boundaries(corpus, preset, overrides, seed, args.passes, placed)
+                for key, cuts in found.items():
+                    runs[key].append(score(corpus, cuts, lambda t_level, _, m=corpus.corpus.levels: m[t_level][1]))
                 speeds.append(speed)
-            rows.append({"corpus": corpus.name, "role": corpus.corpus.role, "read_at_levels": args.levels,
-                         "method": label, "levels": mean_spread(runs),
-                         "learn_samples_per_s": round(float(np.mean(speeds)), 1)})
-            print(json.dumps(rows[-1]), flush=True)
+            for key, scored in runs.items():
+                rows.append({"corpus": corpus.name, "role": corpus.corpus.role, "read_at_levels": args.levels,
+                             "method": label if key is None else key, "levels": mean_spread(scored),
+                             "learn_samples_per_s": round(float(np.mean(speeds)), 1)})
+                print(json.dumps(rows[-1]), flush=True)
     print(markdown(rows))
     return 0
 

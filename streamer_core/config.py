@@ -331,13 +331,14 @@ def named_options(file: str | Path | None = None, overrides: list[str] | tuple[s
     return named
 
 
-def placement_options(cfg: Config, named: set[str]) -> dict[str, float]:
+def placement_options(cfg: Config, named: set[str]) -> dict[str, float | int]:
     """The model options of PLACEMENT_OPTIONS that ``named`` holds (named_options), with their values in
-    ``cfg``: what a trained model may segment with in place of its checkpoint's; ConfigError for any
-    other model option, which the checkpoint alone sets (the networks were trained with it)."""
+    ``cfg`` (of their own types: refine_min_event is a count): what a trained model may segment with in
+    place of its checkpoint's; ConfigError for any other model option, which the checkpoint alone sets
+    (the networks were trained with it)."""
     asked = sorted(key.partition(".")[2] for key in named if key.startswith("model."))
     _check_placement(asked)
-    return {key: float(getattr(cfg.model, key)) for key in asked}
+    return {key: getattr(cfg.model, key) for key in asked}
 
 
 def _check_placement(keys) -> None:
@@ -346,7 +347,7 @@ def _check_placement(keys) -> None:
                           f"segmentation only {', '.join('model.' + k for k in PLACEMENT_OPTIONS)} may change")
 
 
-def with_placement(model: ModelConfig, placement: dict[str, float]) -> tuple[ModelConfig, str]:
+def with_placement(model: ModelConfig, placement: dict[str, float | int]) -> tuple[ModelConfig, str]:
     """``model`` with the placement options of ``placement`` (placement_options), and a suffix for its
     version naming those that differ from it ("" when none does): results placed otherwise are results
     of another model version, so a nightly run does not take them for this one's."""

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +17,13 @@ import torch
 
 from pipelines import cli, demo
 from pipelines.evaluate import cli as evaluate_cli
+from pipelines.evaluate import datasets
 from pipelines.results import cli as results_cli
 from pipelines.results import tables
 from pipelines.segment import cli as segment_cli
 from pipelines.segment import file_cli
 from pipelines.train import cli as train_cli
-from streamer_core import StreamerModel, load_config
+from streamer_core import ConfigError, StreamerModel, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUTH = "video_id,level,start_s,end_s,label\na,0,0,4,cut\na,0,4,10,stir\n"
@@ -237,6 +239,26 @@ def test_a_quality_corpus_is_written_again_when_the_code_that_writes_corpora_cha
     assert not (folder / "left-over").exists()
     assert (folder / quality.STAMP_FILE).read_text() == "changed"
     assert np.load(quality.read_at_levels(folder, 2) / "stream.npy").shape == (6, 1)  # the second writing's rows
+
+
+def test_a_learned_model_placed_again_cuts_as_one_learned_with_that_placement(tmp_path, monkeypatch):
+    """benchmarks/quality.py --place: the first preset's learned model, placed again with a placement option,
+    cuts where the same preset learned with that option set does (a placement option changes nothing
+    learned), and not where it cut before; an option a trained model keeps is one error line."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import quality
+
+    two = partial(datasets.write_basic_motions, streams=2)
+    corpus = quality.Corpus("tune", two, {0: ("activities", 0)}, "features")
+    monkeypatch.setitem(quality.CORPORA, "two-motions", corpus)
+    monkeypatch.setenv("STREAMER_STATE_DIR", str(tmp_path))
+    loaded = quality.load("two-motions")
+    placed, _ = quality.streamer_boundaries(loaded, "tiny-default", [], 0, 1,
+                                            quality.placements_of(["finer:model.refine=0.05"]))
+    learned_with, _ = quality.streamer_boundaries(loaded, "tiny-default", ["model.refine=0.05"], 0, 1)
+    assert placed["finer"] == learned_with[None] != placed[None]
+    with pytest.raises(ConfigError, match=r"model\.min_event: a trained model keeps"):
+        quality.placements_of(["x:model.min_event=2"])
 
 
 def test_the_learning_curve_says_how_far_each_point_moved_over_the_videos(monkeypatch):

@@ -37,7 +37,7 @@ class InferenceModel:
     """A trained checkpoint, loaded once, that segments the files it is called with."""
 
     def __init__(self, checkpoint: str | os.PathLike, device: str = "cpu", precision: str | None = None,
-                 chunk_frames: int = 64, s3: S3Settings | None = None, placement: dict[str, float] | None = None):
+                 chunk_frames: int = 64, s3: S3Settings | None = None, placement: dict[str, float | int] | None = None):
         if precision not in (None, *PRECISIONS):
             raise UserError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)} (or None: "
                             "the checkpoint's)")

@@ -70,7 +70,7 @@ class SegmentOptions:
     plots: int = 3  # videos whose timelines go to MLflow
     compact: bool = False  # stage 5
     # model options that place events (streamer_core.config.PLACEMENT_OPTIONS) in place of the checkpoint's
-    placement: dict[str, float] = field(default_factory=dict)
+    placement: dict[str, float | int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

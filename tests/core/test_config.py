@@ -108,7 +108,10 @@ def test_only_placement_options_may_change_at_segmentation(tmp_path):
     assert (placed.refine, placed.refine_coarse, suffix) == (0.3, 0.5, "+refine=0.3+refine_coarse=0.5")
     assert dataclasses.replace(placed, refine=0.2, refine_coarse=0.0) == trained  # nothing else moved
     assert with_placement(trained, {"refine": 0.2}) == (trained, "")  # its own value: the same version
-    assert with_placement(trained, {"refine_min_event": 3})[1] == "+refine_min_event=3"  # the pass's shortest event
+    shortest = ["model.refine_min_event=3"]  # the pass's shortest event, a count, as jobs/segment.py --set names it
+    asked = placement_options(load_config("default", overrides=shortest), named_options(overrides=shortest))
+    placed, suffix = with_placement(trained, asked)
+    assert (placed.refine_min_event, suffix) == (3, "+refine_min_event=3")
     assert with_placement(trained, {"refine_posterior": 0.0})[1] == "+refine_posterior=0"  # least-cost places
     with pytest.raises(ConfigError, match=r"model\.min_event: a trained model keeps its checkpoint's"):
         placement_options(load_config("default"), {"model.refine", "model.min_event"})
