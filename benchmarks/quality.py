@@ -170,8 +170,8 @@ def stamped(folder: Path, stamp: str) -> bool:
 def corpus_folder(name: str) -> Path:
     """The corpus, written on first use and again whenever the code that writes corpora has changed
     since (writers_stamp); a package it is read from that is missing is a user error."""
-    folder = state_dir() / "quality" / name
-    if not stamped(folder, writers_stamp()):
+    folder, stamp = state_dir() / "quality" / name, writers_stamp()
+    if not stamped(folder, stamp):
         shutil.rmtree(folder, ignore_errors=True)
         try:
             CORPORA[name].write(folder)
@@ -179,7 +179,7 @@ def corpus_folder(name: str) -> Path:
             raise UserError(f"corpus {name}: {exc} (bash scripts/setup.sh installs the packages it reads)") from None
         except FileNotFoundError as exc:  # a Debian package's files (render.photograph)
             raise UserError(f"corpus {name}: {exc}") from None
-        (folder / STAMP_FILE).write_text(writers_stamp())
+        (folder / STAMP_FILE).write_text(stamp)
     return folder
 
 
@@ -241,7 +241,7 @@ def preset_config(loaded: Loaded, preset: str, overrides: list[str], seed: int) 
 
 
 def streamer_boundaries(loaded: Loaded, preset: str, overrides: list[str], seed: int, passes: int,
-                        placements: dict[str, dict[str, float]] | None = None) -> tuple[dict, float]:
+                        placements: dict[str, dict[str, float | int]] | None = None) -> tuple[dict, float]:
     """Each video's boundaries per level after learning (under the key None), and under each label of
     ``placements`` the same learned model's, placed with those options (with_placement, as `jobs/segment.py
     --set` places them); and the learning speed in samples/s. Why: learning is most of a run's time, and a
@@ -260,15 +260,20 @@ def streamer_boundaries(loaded: Loaded, preset: str, overrides: list[str], seed:
     return found, speed
 
 
-def placements_of(entries: list[str]) -> dict[str, dict[str, float]]:
-    """--place's LABEL:model.KEY=VALUE entries as each label's placement options (placement_options:
-    ConfigError for an option a trained model cannot change)."""
-    by_label: dict[str, list[str]] = {}
+def by_label(entries: list[str]) -> dict[str, list[str]]:
+    """--set's and --place's LABEL:SECTION.KEY=VALUE entries as each label's overrides, in order."""
+    labelled: dict[str, list[str]] = {}
     for entry in entries:
         label, _, override = entry.partition(":")
-        by_label.setdefault(label, []).append(override)
+        labelled.setdefault(label, []).append(override)
+    return labelled
+
+
+def placements_of(entries: list[str]) -> dict[str, dict[str, float | int]]:
+    """--place's entries as each label's placement options (placement_options: ConfigError for an
+    option a trained model cannot change)."""
     return {label: placement_options(load_config(overrides=overrides), named_options(overrides=overrides))
-            for label, overrides in by_label.items()}
+            for label, overrides in by_label(entries).items()}
 
 
 def score(loaded: Loaded, found: dict[str, list[list[float]]], level_of: Callable[[int, int], int]) -> dict:
@@ -369,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         tune_baselines(loaded)
         return 0
     presets = {label: preset or label for label, _, preset in (i.partition("=") for i in args.presets.split(",") if i)}
-    placements = placements_of(args.place)
+    overrides_of, placements = by_label(args.set), placements_of(args.place)
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
     for corpus in loaded:
@@ -383,11 +388,11 @@ def main(argv: list[str] | None = None) -> int:
                          "seconds": round(time.perf_counter() - started, 1)})
             print(json.dumps(rows[-1]), flush=True)
         for index, (label, preset) in enumerate(presets.items()):
-            overrides = [o.split(":", 1)[1] for o in args.set if o.split(":", 1)[0] == label]
             placed = placements if index == 0 else {}
             runs, speeds = {key: [] for key in [None, *placed]}, []
             for seed in seeds:
-                found, speed = streamer_boundaries(corpus, preset, overrides, seed, args.passes, placed)
+                found, speed = streamer_boundaries(corpus, preset, overrides_of.get(label, []), seed, args.passes,
+                                                   placed)
                 for key, cuts in found.items():
                     runs[key].append(score(corpus, cuts, lambda t_level, _, m=corpus.corpus.levels: m[t_level][1]))
                 speeds.append(speed)

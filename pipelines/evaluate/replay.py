@@ -4,7 +4,6 @@ measuring segmentation quality (benchmarks/quality.py, tests/test_quality.py), w
 would only add start-up time."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +21,6 @@ class DecodedVideo:
     video_id: str
     samples: np.ndarray  # uint8 [N, H, W, 3]
     duration_s: float
-
-
-@dataclass(frozen=True)
-class Replay:
-    hierarchies: list[Hierarchy]  # one per video, in the corpus's order
-    learn_s: float
-    segment_s: float
 
 
 def decode_folder(folder: str | Path, settings: DecodeSettings) -> list[DecodedVideo]:
@@ -69,13 +61,3 @@ def segmented(model: StreamerModel, videos: list[DecodedVideo]) -> list[Hierarch
 def boundaries_by_video(hierarchies: list[Hierarchy]) -> dict[str, list[list[float]]]:
     """Video id -> its cut times per level, the form the scoring takes."""
     return {h.video_id: [h.boundaries(level) for level in range(len(h.levels))] for h in hierarchies}
-
-
-def learn_then_segment(cfg: Config, videos: list[DecodedVideo], passes: int = 1) -> Replay:
-    """learned, then segmented, each timed."""
-    started = time.perf_counter()
-    model = learned(cfg, videos, passes)
-    learned_s = time.perf_counter() - started
-    started = time.perf_counter()
-    hierarchies = segmented(model, videos)
-    return Replay(hierarchies, learned_s, time.perf_counter() - started)

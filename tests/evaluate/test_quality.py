@@ -16,7 +16,7 @@ import torch
 from pipelines.data.corpus import list_corpus
 from pipelines.data.decode import DecodeSettings
 from pipelines.evaluate import baselines, datasets
-from pipelines.evaluate.replay import decode_folder, learn_then_segment, learned, segmented
+from pipelines.evaluate.replay import decode_folder, learned, segmented
 from pipelines.evaluate.truth import read_truth, segment_counts
 from pipelines.sample.photos import PhotosOptions, write_photos_corpus
 from pipelines.sample.shots import ShotsOptions, write_shots_corpus
@@ -158,9 +158,9 @@ def stream_scores(write, tmp_path, level: int, seeds: tuple[int, ...] = ()) -> t
     videos = decode_folder(tmp_path, DecodeSettings.for_model(cfg.model))  # once: the seeds learn the same rows
     scores = []
     for seed in seeds or [cfg.learn.seed]:
-        replay = learn_then_segment(dataclasses.replace(cfg, learn=dataclasses.replace(cfg.learn, seed=seed)), videos)
+        model = learned(dataclasses.replace(cfg, learn=dataclasses.replace(cfg.learn, seed=seed)), videos)
         scores.append(mean_f1(truth, {h.video_id: h.boundaries(min(level, len(h.levels) - 1))
-                                      for h in replay.hierarchies}, level, 0.5))
+                                      for h in segmented(model, videos)}, level, 0.5))
     return float(np.mean(scores)), baseline_f1(inputs, truth, level)
 
 
